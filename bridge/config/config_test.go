@@ -1,0 +1,152 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envMap(m map[string]string) Env {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsWithToken(t *testing.T) {
+	c, err := Parse([]byte("teslemetry:\n  token: abc\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.URL != "tcp://localhost:1883" || c.MQTT.BaseTopic != "teslemetry" || c.MQTT.QoS != 1 || !c.MQTT.Retain {
+		t.Errorf("mqtt defaults wrong: %+v", c.MQTT)
+	}
+	if !c.Teslemetry.Cache || c.Teslemetry.IdleTimeout.Std() != 30*time.Second || c.Teslemetry.OfflineAfter.Std() != time.Minute {
+		t.Errorf("teslemetry defaults wrong: %+v", c.Teslemetry)
+	}
+	if !c.HomeAssistant.Discovery || c.HomeAssistant.DiscoveryPrefix != "homeassistant" || c.Units != "native" {
+		t.Errorf("ha/units defaults wrong: %+v %s", c.HomeAssistant, c.Units)
+	}
+}
+
+func TestFullExample(t *testing.T) {
+	yml := `
+teslemetry:
+  token: ${TOK}
+  url: https://eu.teslemetry.com
+  vins: [5YJ3E7EB9NF123456]
+  cache: false
+  idle_timeout: 45s
+  offline_after: 2m
+mqtt:
+  url: mqtts://broker:8883
+  username: u
+  password: "${PW:-fallback}"
+  base_topic: tesla
+  qos: 0
+  retain: false
+  tls: {ca_file: /ca.pem, insecure_skip_verify: true}
+homeassistant: {discovery: false, discovery_prefix: ha, status_topic: ha/status}
+units: metric
+vehicles:
+  5YJ3E7EB9NF123456: {name: "Model 3"}
+webhook: {listen: ":8080", path: /hook, authorization: secret}
+log: {level: debug, format: json}
+http: {listen: ":8099"}
+`
+	c, err := Parse([]byte(yml), envMap(map[string]string{"TOK": "tok-123"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Teslemetry.Token != "tok-123" || c.MQTT.Password != "fallback" {
+		t.Errorf("expansion: token=%q password=%q", c.Teslemetry.Token, c.MQTT.Password)
+	}
+	if c.Teslemetry.Cache || c.Teslemetry.IdleTimeout.Std() != 45*time.Second || c.Teslemetry.OfflineAfter.Std() != 2*time.Minute {
+		t.Errorf("teslemetry: %+v", c.Teslemetry)
+	}
+	if c.MQTT.QoS != 0 || c.MQTT.Retain || c.MQTT.TLS.CAFile != "/ca.pem" || !c.MQTT.TLS.InsecureSkipVerify {
+		t.Errorf("mqtt: %+v", c.MQTT)
+	}
+	if c.VehicleName("5YJ3E7EB9NF123456") != "Model 3" || c.Units != "metric" || c.Log.Format != "json" {
+		t.Errorf("misc: %+v", c)
+	}
+}
+
+func TestEnvOverridesWin(t *testing.T) {
+	c, err := Parse([]byte("teslemetry: {token: file}\nmqtt: {url: tcp://a:1, password: filepw}\n"), envMap(map[string]string{
+		"TESLEMETRY_TOKEN": "envtok", "MQTT_URL": "tcp://b:2", "MQTT_PASSWORD": "envpw", "LOG_LEVEL": "debug", "MQTT_USERNAME": "",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Teslemetry.Token != "envtok" || c.MQTT.URL != "tcp://b:2" || c.MQTT.Password != "envpw" || c.Log.Level != "debug" {
+		t.Errorf("env overrides not applied: %+v", c)
+	}
+}
+
+func TestInvalidConfigNamesKey(t *testing.T) {
+	cases := []struct{ name, yml, key, line string }{
+		{"unknown key", "teslemetry: {token: x}\nmqtt:\n  urll: tcp://x:1\n", "mqtt.urll", "line 3"},
+		{"unknown top key", "teslemetry: {token: x}\nunit: metric\n", "unit", "line 2"},
+		{"missing token", "mqtt: {url: tcp://x:1}\n", "teslemetry.token", ""},
+		{"bad vin", "teslemetry:\n  token: x\n  vins: [abc]\n", "teslemetry.vins[0]", ""},
+		{"bad qos", "teslemetry: {token: x}\nmqtt:\n  qos: 3\n", "mqtt.qos", "line 3"},
+		{"bad scheme", "teslemetry: {token: x}\nmqtt: {url: 'http://x:1'}\n", "mqtt.url", "line 2"},
+		{"bad tesla url", "teslemetry: {token: x, url: 'ftp://x'}\n", "teslemetry.url", ""},
+		{"wildcard base", "teslemetry: {token: x}\nmqtt: {base_topic: 'a/#'}\n", "mqtt.base_topic", ""},
+		{"empty base", "teslemetry: {token: x}\nmqtt: {base_topic: ''}\n", "mqtt.base_topic", ""},
+		{"same prefix", "teslemetry: {token: x}\nmqtt: {base_topic: homeassistant}\n", "homeassistant.discovery_prefix", ""},
+		{"units", "teslemetry: {token: x}\nunits: kelvin\n", "units", "line 2"},
+		{"duration", "teslemetry:\n  token: x\n  idle_timeout: soon\n", "teslemetry.idle_timeout", "line 3"},
+		{"type", "teslemetry: {token: x}\nmqtt:\n  qos: high\n", "mqtt.qos", "line 3"},
+		{"vehicle vin", "teslemetry: {token: x}\nvehicles:\n  nope: {name: a}\n", "vehicles.nope", ""},
+		{"vehicle key", "teslemetry: {token: x}\nvehicles:\n  5YJ3E7EB9NF123456: {nam: a}\n", "vehicles.5YJ3E7EB9NF123456.nam", "line 3"},
+		{"not yaml", "teslemetry: [\n", "(file)", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yml), envMap(nil))
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !strings.Contains(err.Error(), tc.key) || !strings.Contains(err.Error(), tc.line) {
+				t.Errorf("error %q should name %q and %q", err, tc.key, tc.line)
+			}
+			var es Errors
+			var e *Error
+			if !errors.As(err, &es) && !errors.As(err, &e) {
+				t.Errorf("error should be a config error, got %T", err)
+			}
+		})
+	}
+}
+
+func TestWebhookOnlyNeedsNoToken(t *testing.T) {
+	if _, err := Parse([]byte("webhook: {listen: ':8080'}\n"), envMap(nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	c, err := Parse([]byte("teslemetry: {token: s3cr3t-token}\nmqtt: {password: hunter2}\nwebhook: {authorization: Bearer-xyz}\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := c.YAML()
+	for _, s := range c.Secrets() {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %q printed:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(out, "<redacted>") || !strings.Contains(out, "base_topic: teslemetry") {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+	if c.Teslemetry.Token != "s3cr3t-token" {
+		t.Error("Redacted must not modify the original")
+	}
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	_, err := Parse([]byte("teslemetry: {token: s3cr3t-token, url: 'https://x/?a=1'}\nmqtt: {password: hunter2, url: 'bad://x'}\n"), envMap(nil))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error leaks or is missing: %v", err)
+	}
+}

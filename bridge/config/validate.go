@@ -1,0 +1,94 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var vinPattern = regexp.MustCompile(`^[A-Z0-9]{17}$`)
+
+// ValidVIN reports whether s looks like a VIN: 17 characters of A-Z and 0-9.
+func ValidVIN(s string) bool { return vinPattern.MatchString(s) }
+
+// MQTTSchemes are the broker URL schemes the bridge can connect with.
+var MQTTSchemes = []string{"tcp", "mqtt", "ssl", "mqtts", "ws", "wss"}
+
+func (c *Config) validate() Errors {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	t := &c.Teslemetry
+	if t.Token == "" && c.Webhook.Listen == "" {
+		bad("teslemetry.token", "is required (set it, or TESLEMETRY_TOKEN, or configure webhook.listen for webhooks only)")
+	}
+	if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("teslemetry.url", "must be an http:// or https:// URL like https://api.teslemetry.com")
+	} else if u.User != nil || u.RawQuery != "" {
+		bad("teslemetry.url", "must be a base URL without credentials or query (the token goes in teslemetry.token)")
+	}
+	for i, vin := range t.VINs {
+		if !ValidVIN(vin) {
+			bad(fmt.Sprintf("teslemetry.vins[%d]", i), "%q is not a VIN (17 characters of A-Z and 0-9)", vin)
+		}
+	}
+	if t.IdleTimeout <= 0 {
+		bad("teslemetry.idle_timeout", "must be a positive duration")
+	}
+	if t.OfflineAfter < 0 {
+		bad("teslemetry.offline_after", "must not be negative")
+	}
+
+	m := &c.MQTT
+	if u, err := url.Parse(m.URL); err != nil || !slices.Contains(MQTTSchemes, u.Scheme) || u.Host == "" {
+		bad("mqtt.url", "must be a broker URL with scheme %s, e.g. tcp://localhost:1883", strings.Join(MQTTSchemes, ", "))
+	}
+	if m.QoS < 0 || m.QoS > 2 {
+		bad("mqtt.qos", "must be 0, 1 or 2 (got %d)", m.QoS)
+	}
+	if m.ClientID == "" {
+		bad("mqtt.client_id", "must not be empty")
+	}
+	if (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
+		bad("mqtt.tls.cert_file", "cert_file and key_file must be set together")
+	}
+	checkTopic := func(key, v string) {
+		switch {
+		case v == "":
+			bad(key, "must not be empty")
+		case strings.ContainsAny(v, "+#\x00"):
+			bad(key, "must not contain +, # or NUL (got %q)", v)
+		case strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/") || strings.Contains(v, "//"):
+			bad(key, "must not start or end with / or contain an empty level (got %q)", v)
+		}
+	}
+	checkTopic("mqtt.base_topic", m.BaseTopic)
+	h := &c.HomeAssistant
+	checkTopic("homeassistant.discovery_prefix", h.DiscoveryPrefix)
+	checkTopic("homeassistant.status_topic", h.StatusTopic)
+	if m.BaseTopic != "" && m.BaseTopic == h.DiscoveryPrefix {
+		bad("homeassistant.discovery_prefix", "must differ from mqtt.base_topic (both are %q)", m.BaseTopic)
+	}
+
+	if !slices.Contains([]string{"native", "metric", "imperial"}, c.Units) {
+		bad("units", "must be native, metric or imperial (got %q)", c.Units)
+	}
+	for vin := range c.Vehicles {
+		if !ValidVIN(vin) {
+			bad("vehicles."+vin, "%q is not a VIN (17 characters of A-Z and 0-9)", vin)
+		}
+	}
+	if c.Webhook.Listen != "" && !strings.HasPrefix(c.Webhook.Path, "/") {
+		bad("webhook.path", "must start with / (got %q)", c.Webhook.Path)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "warning", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+	return errs
+}
