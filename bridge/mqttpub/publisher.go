@@ -1,0 +1,482 @@
+// Package mqttpub publishes the bridge's retained topics to an MQTT broker
+// with paho. It keeps the newest payload of every topic it owns, publishes a
+// topic only when its payload changes, pipelines QoS 1 publishes inside a
+// bounded window of unacknowledged messages (back-pressure instead of loss),
+// and republishes everything it holds after every (re)connect.
+package mqttpub
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/sirupsen/logrus"
+)
+
+// Class orders topics for a full republish: discovery configs first, then
+// availability, then states (Home Assistant's start-up order).
+type Class int
+
+// Topic classes.
+const (
+	Discovery Class = iota
+	Availability
+	Value
+	numClasses
+)
+
+// Options configure a Publisher.
+type Options struct {
+	URL        string
+	Username   string
+	Password   string
+	ClientID   string
+	TLS        *tls.Config
+	QoS        byte // for Availability and Value topics; Discovery always uses QoS 1
+	Retain     bool // for Value topics; Discovery and Availability are always retained
+	WillTopic  string
+	Window     int           // unacknowledged publishes at most; default 4096
+	MaxBackoff time.Duration // between connection attempts; default 30 s
+	// Subscriptions are (re)made on every connect; handlers run on their own goroutine.
+	Subscriptions map[string]func(payload []byte)
+	// OnConnect runs after every connect, before the full republish starts.
+	OnConnect func()
+	Logger    logrus.FieldLogger
+	Stats     Stats
+}
+
+// Stats receives counts; any field may be nil.
+type Stats struct {
+	Published func(n int)
+	Failed    func(reason string)
+	Connected func(up bool)
+}
+
+type entry struct {
+	payload []byte
+	class   Class
+}
+
+// Publisher owns the MQTT connection and the last-value cache.
+type Publisher struct {
+	opts Options
+	log  logrus.FieldLogger
+
+	mu        sync.Mutex
+	cache     map[string]*entry
+	order     [numClasses][]string
+	client    paho.Client // nil while disconnected
+	session   uint64      // bumps on every connect; stale republish loops stop
+	republish chan struct{}
+
+	slots  chan struct{}   // one per unacknowledged publish
+	tokens chan paho.Token // collected in order by the acknowledger
+}
+
+// New returns a Publisher; call Run to connect.
+func New(opts Options) *Publisher {
+	if opts.Window <= 0 {
+		opts.Window = 4096
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = logrus.StandardLogger()
+	}
+	return &Publisher{
+		opts:      opts,
+		log:       opts.Logger,
+		cache:     map[string]*entry{},
+		republish: make(chan struct{}, 1),
+		slots:     make(chan struct{}, opts.Window),
+		tokens:    make(chan paho.Token, opts.Window),
+	}
+}
+
+// Publish records payload as the newest value of topic and sends it when it
+// differs from the previous one. While connected it blocks when the window of
+// unacknowledged publishes is full; while disconnected it only records, and
+// the value goes out on the next connect. It reports whether the value changed.
+func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
+	changed, session, up := p.store(class, topic, payload)
+	if changed && up {
+		p.send(session, topic)
+	}
+	return changed
+}
+
+// store records payload as the newest value of topic.
+func (p *Publisher) store(class Class, topic string, payload []byte) (changed bool, session uint64, up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.cache[topic]
+	if ok && e.class == class && bytes.Equal(e.payload, payload) {
+		return false, 0, false
+	}
+	stored := bytes.Clone(payload)
+	switch {
+	case !ok:
+		p.order[class] = append(p.order[class], topic)
+		p.cache[topic] = &entry{payload: stored, class: class}
+	case e.class != class:
+		e.class = class
+		e.payload = stored
+		p.order[class] = append(p.order[class], topic)
+	default:
+		e.payload = stored
+	}
+	return true, p.session, p.client != nil
+}
+
+// Delete forgets topic and clears its retained message on the broker.
+func (p *Publisher) Delete(topic string) {
+	p.mu.Lock()
+	delete(p.cache, topic)
+	client := p.client
+	p.mu.Unlock()
+	if client != nil {
+		p.track(client.Publish(topic, 1, true, []byte{}))
+	}
+}
+
+// Topics returns every topic the publisher holds a value for.
+func (p *Publisher) Topics() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.cache))
+	for t := range p.cache {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Connected reports whether the broker connection is up.
+func (p *Publisher) Connected() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client != nil
+}
+
+// RequestRepublish asks for a full republish (e.g. on Home Assistant's birth message).
+func (p *Publisher) RequestRepublish() {
+	select {
+	case p.republish <- struct{}{}:
+	default:
+	}
+}
+
+// send publishes the newest value of topic within the window, if session is still current.
+func (p *Publisher) send(session uint64, topic string) {
+	p.slots <- struct{}{}
+	p.mu.Lock()
+	e := p.cache[topic]
+	if p.client == nil || p.session != session || e == nil {
+		p.mu.Unlock()
+		<-p.slots
+		return
+	}
+	qos, retain := p.qosRetain(e.class)
+	tok := p.client.Publish(topic, qos, retain, e.payload)
+	p.mu.Unlock()
+	p.tokens <- tok
+}
+
+// track hands a token from outside the window to the acknowledger.
+func (p *Publisher) track(tok paho.Token) {
+	p.slots <- struct{}{}
+	p.tokens <- tok
+}
+
+func (p *Publisher) qosRetain(c Class) (byte, bool) {
+	switch c {
+	case Discovery:
+		return 1, true
+	case Availability:
+		return p.opts.QoS, true
+	default:
+		return p.opts.QoS, p.opts.Retain
+	}
+}
+
+// acknowledge waits for each token in publish order and frees its window slot.
+func (p *Publisher) acknowledge(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var tok paho.Token
+		select {
+		case tok = <-p.tokens:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-tok.Done():
+		default:
+			timer.Reset(30 * time.Second)
+			select {
+			case <-tok.Done():
+			case <-timer.C:
+				p.failed("timeout")
+			}
+		}
+		if err := tok.Error(); err != nil {
+			p.failed("error")
+			p.log.WithError(err).Debug("publish not acknowledged")
+		} else if p.opts.Stats.Published != nil {
+			p.opts.Stats.Published(1)
+		}
+		<-p.slots
+	}
+}
+
+func (p *Publisher) failed(reason string) {
+	if p.opts.Stats.Failed != nil {
+		p.opts.Stats.Failed(reason)
+	}
+}
+
+// Flush waits until every publish made so far is acknowledged or timeout passes.
+func (p *Publisher) Flush(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if len(p.slots) == 0 {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return len(p.slots) == 0
+}
+
+// Run keeps the broker connection up until ctx ends, then disconnects.
+func (p *Publisher) Run(ctx context.Context) error {
+	ackCtx, stopAck := context.WithCancel(context.Background())
+	defer stopAck()
+	go p.acknowledge(ackCtx)
+
+	backoff := time.Second
+	wasDown := false
+	for ctx.Err() == nil {
+		client, lost, err := p.connect(ctx)
+		if err != nil {
+			if !wasDown {
+				p.log.WithError(err).Warn("MQTT broker unreachable; retrying")
+				wasDown = true
+			}
+			if !sleep(ctx, jitter(backoff)) {
+				break
+			}
+			backoff = min(backoff*2, p.opts.MaxBackoff)
+			continue
+		}
+		wasDown = false
+		backoff = time.Second
+		p.log.WithField("broker", redactURL(p.opts.URL)).Info("MQTT connected")
+		err = p.serve(ctx, client, lost)
+		if ctx.Err() != nil {
+			p.disconnect(client)
+			break
+		}
+		p.log.WithError(err).Warn("MQTT connection lost; reconnecting")
+		if !sleep(ctx, jitter(time.Second)) {
+			break
+		}
+	}
+	// Let the acknowledger drain what the final disconnect completed.
+	p.Flush(time.Second)
+	return nil
+}
+
+// connect makes one connection attempt with a fresh paho client.
+func (p *Publisher) connect(ctx context.Context) (paho.Client, chan error, error) {
+	lost := make(chan error, 1)
+	o := paho.NewClientOptions().
+		AddBroker(p.opts.URL).
+		SetClientID(p.opts.ClientID).
+		SetUsername(p.opts.Username).
+		SetPassword(p.opts.Password).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false).
+		SetConnectTimeout(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetStore(noStore{}).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		})
+	if p.opts.TLS != nil {
+		o.SetTLSConfig(p.opts.TLS)
+	}
+	if p.opts.WillTopic != "" {
+		o.SetWill(p.opts.WillTopic, "offline", 1, true)
+	}
+	if !isWebsocket(p.opts.URL) {
+		o.SetCustomOpenConnectionFn(openConnection(p.opts.TLS, 10*time.Second))
+	}
+	client := paho.NewClient(o)
+	tok := client.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		client.Disconnect(0)
+		return nil, nil, ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return nil, nil, scrub(err, p.opts.Password)
+	}
+	return client, lost, nil
+}
+
+// serve runs one connected session: bridge online, subscriptions, full republish.
+func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan error) error {
+	p.mu.Lock()
+	p.client = client
+	p.session++
+	session := p.session
+	p.mu.Unlock()
+	if p.opts.Stats.Connected != nil {
+		p.opts.Stats.Connected(true)
+	}
+	defer func() {
+		p.mu.Lock()
+		p.client = nil
+		p.mu.Unlock()
+		if p.opts.Stats.Connected != nil {
+			p.opts.Stats.Connected(false)
+		}
+	}()
+
+	if p.opts.WillTopic != "" {
+		// First thing on every connect, whether or not the cached value changed.
+		p.store(Availability, p.opts.WillTopic, []byte("online"))
+		p.send(session, p.opts.WillTopic)
+	}
+	for topic, handler := range p.opts.Subscriptions {
+		handler := handler
+		client.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) { handler(m.Payload()) })
+	}
+	if p.opts.OnConnect != nil {
+		p.opts.OnConnect()
+	}
+
+	sessCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func() {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.republishAll(sessCtx, session) }()
+	}
+	start()
+	for {
+		select {
+		case err := <-lost:
+			cancel()
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.republish:
+			// Home Assistant restarted: give it a moment, then send everything again.
+			if !sleep(sessCtx, time.Duration(500+rand.IntN(1500))*time.Millisecond) {
+				continue
+			}
+			wg.Wait()
+			start()
+		}
+	}
+}
+
+// republishAll sends the newest value of every topic, discovery first, spread
+// out so that tens of thousands of topics take a few seconds, not one burst.
+func (p *Publisher) republishAll(ctx context.Context, session uint64) {
+	p.mu.Lock()
+	var topics []string
+	for c := range numClasses {
+		p.order[c] = compact(p.order[c], p.cache, c)
+		topics = append(topics, p.order[c]...)
+	}
+	p.mu.Unlock()
+	const chunk = 500
+	pause := time.Duration(0)
+	if n := len(topics) / chunk; n > 0 {
+		pause = min(50*time.Millisecond, 5*time.Second/time.Duration(n))
+	}
+	for i, topic := range topics {
+		if i > 0 && i%chunk == 0 && !sleep(ctx, pause) {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if topic != p.opts.WillTopic { // already sent first by serve
+			p.send(session, topic)
+		}
+	}
+	p.log.WithField("topics", len(topics)).Debug("republished all topics")
+}
+
+// compact drops topics that were deleted or moved to another class.
+func compact(order []string, cache map[string]*entry, c Class) []string {
+	out := order[:0]
+	seen := make(map[string]bool, len(order))
+	for _, t := range order {
+		if e := cache[t]; e != nil && e.class == c && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (p *Publisher) disconnect(client paho.Client) {
+	p.mu.Lock()
+	p.client = nil
+	p.mu.Unlock()
+	client.Disconnect(250)
+}
+
+func isWebsocket(u string) bool {
+	return len(u) >= 5 && (u[:5] == "ws://" || (len(u) >= 6 && u[:6] == "wss://"))
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Int64N(int64(d)))/2
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// scrub removes a secret from an error's text.
+func scrub(err error, secret string) error {
+	if err == nil || secret == "" || !bytes.Contains([]byte(err.Error()), []byte(secret)) {
+		return err
+	}
+	return errors.New(string(bytes.ReplaceAll([]byte(err.Error()), []byte(secret), []byte("<redacted>"))))
+}
+
+// redactURL drops user info from a broker URL for logs.
+func redactURL(u string) string {
+	if i := bytes.IndexByte([]byte(u), '@'); i >= 0 {
+		if j := bytes.Index([]byte(u), []byte("://")); j >= 0 && j < i {
+			return u[:j+3] + u[i+1:]
+		}
+	}
+	return u
+}

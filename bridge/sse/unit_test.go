@@ -1,0 +1,166 @@
+package sse
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
+	s := time.Second
+	newP := func(r float64) *retryPolicy {
+		p := newRetryPolicy(Backoff{})
+		p.rand = func() float64 { return r }
+		return p
+	}
+	type step struct {
+		o    outcome
+		want time.Duration
+	}
+	for name, steps := range map[string][]step{
+		"network grows to max then resets": {
+			{outcome{cause: CauseNetwork}, 1 * s},
+			{outcome{cause: CauseNetwork}, 2 * s},
+			{outcome{cause: CauseServer}, 4 * s},
+			{outcome{cause: CauseNetwork}, 8 * s},
+			{outcome{cause: CauseNetwork}, 16 * s},
+			{outcome{cause: CauseNetwork}, 32 * s},
+			{outcome{cause: CauseNetwork}, 64 * s},
+			{outcome{cause: CauseNetwork}, 128 * s},
+			{outcome{cause: CauseNetwork}, 256 * s},
+			{outcome{cause: CauseNetwork}, 300 * s},
+			{outcome{cause: CauseNetwork}, 300 * s},
+			{outcome{cause: CauseNetwork, healthy: true}, 1 * s},
+			{outcome{cause: CauseNetwork}, 2 * s},
+		},
+		"eof": {
+			{outcome{cause: CauseEOF, healthy: true}, 1 * s},
+			{outcome{cause: CauseEOF, healthy: true}, 1 * s},
+			{outcome{cause: CauseEOF}, 1 * s}, // empty stream
+			{outcome{cause: CauseEOF}, 2 * s},
+			{outcome{cause: CauseEOF}, 4 * s},
+			{outcome{cause: CauseEOF, healthy: true}, 1 * s},
+		},
+		"idle": {
+			{outcome{cause: CauseIdle, healthy: true}, 0},
+			{outcome{cause: CauseIdle}, 0},
+			{outcome{cause: CauseIdle}, 1 * s},
+			{outcome{cause: CauseIdle}, 2 * s},
+			{outcome{cause: CauseIdle, healthy: true}, 0},
+		},
+		"auth": {
+			{outcome{cause: CauseAuth}, 315 * s}, // AuthRetry + 5 % (jitter 0..10 %)
+			{outcome{cause: CausePayment}, 315 * s},
+			{outcome{cause: CauseForbidden}, 315 * s},
+		},
+		"retry-after": {
+			{outcome{cause: CauseRateLimited, retryAfter: 2 * s, hasRetry: true}, 2 * s},
+			{outcome{cause: CauseRateLimited}, 2 * s},
+			{outcome{cause: CauseServer, retryAfter: 30 * s, hasRetry: true}, 30 * s},
+			{outcome{cause: CauseRateLimited, retryAfter: 0, hasRetry: true}, 8 * s}, // Retry-After: 0 is no hot loop
+		},
+	} {
+		p := newP(0.5) // jitter factor exactly 1
+		for i, st := range steps {
+			if got := p.next(st.o); got != st.want {
+				t.Errorf("%s step %d (%+v): %s, want %s", name, i, st.o, got, st.want)
+			}
+		}
+	}
+
+	// Jitter bounds.
+	lo, hi := newP(0), newP(0.999999)
+	lo.failures, hi.failures = 2, 2
+	if d := lo.next(outcome{cause: CauseNetwork}); d != 3200*time.Millisecond {
+		t.Errorf("low jitter %s", d)
+	}
+	if d := hi.next(outcome{cause: CauseNetwork}); d < 4790*time.Millisecond || d > 4800*time.Millisecond {
+		t.Errorf("high jitter %s", d)
+	}
+	if d := hi.next(outcome{cause: CauseAuth}); d < 329*s || d > 330*s {
+		t.Errorf("auth jitter %s", d)
+	}
+	hi.failures = 20
+	if d := hi.next(outcome{cause: CauseNetwork}); d != 300*s {
+		t.Errorf("jitter above Max: %s", d)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 9, 14, 7, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"2", 2 * time.Second, true},
+		{" 120 ", 2 * time.Minute, true},
+		{"0", 0, true},
+		{"-1", 0, false},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"99999999999999999", time.Hour, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), time.Hour, true},
+	} {
+		got, ok := parseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestEventStreamType(t *testing.T) {
+	t.Parallel()
+	for ct, want := range map[string]bool{
+		"text/event-stream":                true,
+		"text/event-stream; charset=utf-8": true,
+		"Text/Event-Stream;charset=UTF-8":  true,
+		"text/event-stream;;bad":           true,
+		"":                                 true,
+		"text/html":                        false,
+		"application/json":                 false,
+		"text/event-streamx":               false,
+	} {
+		if got := eventStreamType(ct); got != want {
+			t.Errorf("eventStreamType(%q) = %v", ct, got)
+		}
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	t.Parallel()
+	if got := safeURL("https://user:pw@api.teslemetry.com/sse/VIN?cache=true&token=x#f"); got != "https://api.teslemetry.com/sse/VIN" {
+		t.Errorf("safeURL = %q", got)
+	}
+}
+
+func TestWatchdog(t *testing.T) {
+	t.Parallel()
+	fired := make(chan struct{})
+	w := newWatchdog(100*time.Millisecond, func() { close(fired) })
+	defer w.stop()
+	for range 5 { // touching keeps it quiet
+		time.Sleep(50 * time.Millisecond)
+		w.touch()
+	}
+	w.pause()
+	time.Sleep(250 * time.Millisecond) // paused: no firing
+	select {
+	case <-fired:
+		t.Fatal("fired while touched or paused")
+	default:
+	}
+	w.resume()
+	select {
+	case <-fired:
+		if !w.expired() {
+			t.Error("expired() false after firing")
+		}
+	case <-time.After(time.Second):
+		t.Fatal("did not fire")
+	}
+}
