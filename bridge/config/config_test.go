@@ -150,3 +150,16 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		t.Fatalf("error leaks or is missing: %v", err)
 	}
 }
+
+// The shipped example must be valid and must equal the defaults.
+func TestExampleFileIsValidAndDefault(t *testing.T) {
+	c, err := Load("../../config.example.yaml", true, envMap(map[string]string{"TESLEMETRY_TOKEN": "t"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	d.Teslemetry.Token = "t"
+	if c.YAML() != d.YAML() {
+		t.Errorf("config.example.yaml differs from the defaults:\n%s\nvs\n%s", c.YAML(), d.YAML())
+	}
+}
