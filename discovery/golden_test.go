@@ -1,0 +1,103 @@
+package discovery
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.json")
+
+func field(t *testing.T, name string) *Field {
+	t.Helper()
+	f, ok := Lookup(name)
+	if !ok {
+		t.Fatalf("no field %s", name)
+	}
+	return f
+}
+
+// TestGolden pins the exact configs of a representative set of entities.
+// Run `go test ./discovery -run TestGolden -update` after a deliberate change
+// and review the diff.
+func TestGolden(t *testing.T) {
+	o, v := testOptions, testVehicle
+	with := func(u Units) Options { c := o; c.Units = u; return c }
+	cases := map[string]func() []Message{
+		"BatteryLevel":               func() []Message { return o.FieldEntities(v, field(t, "BatteryLevel")) },
+		"Odometer_native":            func() []Message { return o.FieldEntities(v, field(t, "Odometer")) },
+		"Odometer_metric":            func() []Message { return with(UnitsMetric).FieldEntities(v, field(t, "Odometer")) },
+		"InsideTemp_imperial":        func() []Message { return with(UnitsImperial).FieldEntities(v, field(t, "InsideTemp")) },
+		"TpmsPressureFl":             func() []Message { return o.FieldEntities(v, field(t, "TpmsPressureFl")) },
+		"Gear":                       func() []Message { return o.FieldEntities(v, field(t, "Gear")) },
+		"DetailedChargeState":        func() []Message { return o.FieldEntities(v, field(t, "DetailedChargeState")) },
+		"Locked":                     func() []Message { return o.FieldEntities(v, field(t, "Locked")) },
+		"DoorState":                  func() []Message { return o.FieldEntities(v, field(t, "DoorState")) },
+		"FdWindow":                   func() []Message { return o.FieldEntities(v, field(t, "FdWindow")) },
+		"Location":                   func() []Message { return o.FieldEntities(v, field(t, "Location")) },
+		"ScheduledChargingStartTime": func() []Message { return o.FieldEntities(v, field(t, "ScheduledChargingStartTime")) },
+		"VehicleName":                func() []Message { return o.FieldEntities(v, field(t, "VehicleName")) },
+		"TpmsSoftWarnings":           func() []Message { return o.FieldEntities(v, field(t, "TpmsSoftWarnings")) },
+		"UnknownField":               func() []Message { return o.FieldEntities(v, Unknown("SomeFutureField")) },
+		"vehicle":                    func() []Message { return o.VehicleEntities(v) },
+		"connectivity_wifi":          func() []Message { return []Message{o.ConnectivityEntity(v, "wifi")} },
+		"bridge":                     func() []Message { return o.BridgeEntities(true) },
+		// A bare vehicle: no model or firmware yet, name from the VIN.
+		"vehicle_bare": func() []Message {
+			return o.VehicleEntities(Vehicle{VIN: v.VIN, Name: DeviceName("", "", v.VIN)})[:1]
+		},
+	}
+	for name, build := range cases {
+		t.Run(name, func(t *testing.T) {
+			type golden struct {
+				Topic   string          `json:"topic"`
+				Payload json.RawMessage `json:"payload"`
+			}
+			var out []golden
+			for _, m := range build() {
+				if !json.Valid(m.Payload) {
+					t.Fatalf("%s: invalid JSON", m.Topic)
+				}
+				out = append(out, golden{m.Topic, m.Payload})
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(out); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "golden", name+".json")
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs from the golden file; got:\n%s", path, buf.Bytes())
+			}
+		})
+	}
+}
+
+// TestDeterministic checks that the same input gives byte-identical payloads.
+func TestDeterministic(t *testing.T) {
+	a := vehicleEntities(testOptions, testVehicle)
+	b := vehicleEntities(testOptions, testVehicle)
+	if len(a) != len(b) {
+		t.Fatal("different entity counts")
+	}
+	for i := range a {
+		if a[i].Topic != b[i].Topic || !bytes.Equal(a[i].Payload, b[i].Payload) {
+			t.Errorf("%s: not deterministic", a[i].Topic)
+		}
+	}
+}
