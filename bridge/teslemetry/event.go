@@ -1,0 +1,240 @@
+// Package teslemetry knows Teslemetry's wire formats: it splits an SSE event
+// into its parts (contract §4) and turns each telemetry value into the payload
+// the bridge publishes (contract §5). It does no I/O.
+package teslemetry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event is one decoded Teslemetry event. An event may carry several parts at
+// once (e.g. data and credits); every part present is filled in.
+type Event struct {
+	VIN       string    // "" for account-level and energy-site events
+	CreatedAt time.Time // zero when absent or unparsable
+	IsCache   bool      // replayed snapshot (cache=true)
+
+	Data         []Datum       // telemetry field deltas, in wire order
+	State        string        // vehicle state: online / asleep / offline
+	Connectivity *Connectivity // network interface change
+	Alerts       []Alert
+	Errors       []VehicleError
+	Config       json.RawMessage // field configuration
+	VehicleData  json.RawMessage // REST snapshot
+	Credits      json.RawMessage // account credits (balance, quota, …)
+	EnergySite   bool            // live_status, site_info, tariff_content_v2 or totals: ignored for now
+}
+
+// Datum is one telemetry field with its raw JSON value.
+type Datum struct {
+	Field string
+	Value json.RawMessage
+}
+
+// Connectivity is a change of one of the car's network interfaces.
+type Connectivity struct {
+	Interface string // lower-case: wifi, cellular, ethernet
+	Status    string // lower-case: connected, disconnected, unknown
+}
+
+// Alert is one vehicle alert.
+type Alert struct {
+	Name      string    `json:"name"`
+	Audiences []string  `json:"audiences"`
+	StartedAt time.Time `json:"startedAt"`
+	EndedAt   time.Time `json:"endedAt"`
+}
+
+// Active reports whether the alert has not ended.
+func (a Alert) Active() bool { return a.EndedAt.IsZero() }
+
+// VehicleError is one error reported by the car.
+type VehicleError struct {
+	Name      string            `json:"name"`
+	Body      string            `json:"body"`
+	Tags      map[string]string `json:"tags"`
+	CreatedAt time.Time         `json:"createdAt"`
+}
+
+// Problem is a part of an event that was skipped; Kind is a short stable label
+// for counting ("bad_json", "bad_vin", …).
+type Problem struct {
+	Kind   string
+	Detail string
+}
+
+func (p Problem) Error() string { return p.Kind + ": " + p.Detail }
+
+// IsVehicle reports whether the event carries vehicle parts.
+func (e *Event) IsVehicle() bool {
+	return len(e.Data) > 0 || e.State != "" || e.Connectivity != nil || e.Alerts != nil ||
+		e.Errors != nil || e.Config != nil || e.VehicleData != nil
+}
+
+// Parse decodes the data of one SSE event. A malformed event returns a
+// Problem error; a malformed part of an otherwise good event is left out and
+// reported through problems, so the rest of the event is still used.
+func Parse(data []byte) (Event, []Problem, error) {
+	var (
+		ev       Event
+		problems []Problem
+		iface    string
+		status   string
+		recog    bool
+	)
+	bad := func(kind, format string, args ...any) {
+		problems = append(problems, Problem{Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+	err := eachMember(data, func(key string, v []byte) {
+		switch key {
+		case "vin":
+			if s, err := unquote(v); err == nil {
+				ev.VIN = s
+			} else {
+				bad("bad_vin", "vin is not a string")
+			}
+		case "createdAt":
+			if s, err := unquote(v); err == nil {
+				ev.CreatedAt, _ = ParseTime(s)
+			}
+		case "isCache":
+			ev.IsCache = string(v) == "true"
+		case "data":
+			recog = true
+			if isNull(v) {
+				return
+			}
+			if err := eachMember(v, func(field string, value []byte) {
+				ev.Data = append(ev.Data, Datum{Field: field, Value: value})
+			}); err != nil {
+				ev.Data = nil
+				bad("bad_data", "data: %v", err)
+			}
+		case "state":
+			recog = true
+			if s, err := unquote(v); err == nil && s != "" {
+				ev.State = strings.ToLower(s)
+			} else {
+				bad("bad_state", "state is not a string")
+			}
+		case "networkInterface":
+			recog = true
+			iface, _ = unquote(v)
+		case "status":
+			status, _ = unquote(v)
+		case "alerts":
+			recog = true
+			ev.Alerts = []Alert{}
+			if err := eachElement(v, func(item []byte) {
+				var a alertWire
+				if err := json.Unmarshal(item, &a); err != nil || a.Name == "" {
+					bad("bad_alert", "alert without a name or of the wrong shape")
+					return
+				}
+				ev.Alerts = append(ev.Alerts, a.alert())
+			}); err != nil && !isNull(v) {
+				bad("bad_alert", "alerts: %v", err)
+			}
+		case "errors":
+			recog = true
+			ev.Errors = []VehicleError{}
+			if err := eachElement(v, func(item []byte) {
+				var e errorWire
+				if err := json.Unmarshal(item, &e); err != nil || e.Name == "" {
+					bad("bad_error", "error without a name or of the wrong shape")
+					return
+				}
+				ev.Errors = append(ev.Errors, e.vehicleError())
+			}); err != nil && !isNull(v) {
+				bad("bad_error", "errors: %v", err)
+			}
+		case "config":
+			recog = true
+			ev.Config = compactObject(v, "config", bad)
+		case "vehicle_data":
+			recog = true
+			ev.VehicleData = compactObject(v, "vehicle_data", bad)
+		case "credits":
+			recog = true
+			ev.Credits = compactObject(v, "credits", bad)
+		case "live_status", "site_info", "tariff_content_v2", "totals":
+			recog = true
+			ev.EnergySite = true
+		}
+	})
+	if err != nil {
+		return Event{}, nil, Problem{Kind: "bad_json", Detail: err.Error()}
+	}
+	if iface != "" {
+		ev.Connectivity = &Connectivity{Interface: strings.ToLower(iface), Status: strings.ToLower(status)}
+		if ev.Connectivity.Status == "" {
+			ev.Connectivity.Status = "unknown"
+		}
+	}
+	if !recog {
+		return Event{}, problems, Problem{Kind: "unknown_event", Detail: "no known event key"}
+	}
+	return ev, problems, nil
+}
+
+// compactObject returns v compacted when it is a JSON object, else records a problem.
+func compactObject(v []byte, name string, bad func(kind, format string, args ...any)) json.RawMessage {
+	if isNull(v) {
+		return nil
+	}
+	if len(v) == 0 || v[0] != '{' || !json.Valid(v) {
+		bad("bad_"+name, "%s is not a JSON object", name)
+		return nil
+	}
+	return jsonCompact(make([]byte, 0, len(v)), v)
+}
+
+type alertWire struct {
+	Name      string   `json:"name"`
+	Audiences []string `json:"audiences"`
+	StartedAt string   `json:"startedAt"`
+	EndedAt   string   `json:"endedAt"`
+}
+
+func (a alertWire) alert() Alert {
+	out := Alert{Name: a.Name, Audiences: a.Audiences}
+	if out.Audiences == nil {
+		out.Audiences = []string{}
+	}
+	out.StartedAt, _ = ParseTime(a.StartedAt)
+	out.EndedAt, _ = ParseTime(a.EndedAt)
+	return out
+}
+
+type errorWire struct {
+	Name      string            `json:"name"`
+	Body      string            `json:"body"`
+	Tags      map[string]string `json:"tags"`
+	CreatedAt string            `json:"createdAt"`
+}
+
+func (e errorWire) vehicleError() VehicleError {
+	out := VehicleError{Name: e.Name, Body: e.Body, Tags: e.Tags}
+	if out.Tags == nil {
+		out.Tags = map[string]string{}
+	}
+	out.CreatedAt, _ = ParseTime(e.CreatedAt)
+	return out
+}
+
+// ParseTime parses Teslemetry's ISO-8601 times leniently: any fraction, with or
+// without a zone (no zone means UTC).
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("empty time")
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO-8601 time", s)
+}
