@@ -1,0 +1,240 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
+)
+
+const (
+	vin1  = "5YJ3E7EB9NF123456"
+	vin2  = "7SAYGDEE1PA098765"
+	token = "test-token-0123456789"
+)
+
+type harness struct {
+	t      *testing.T
+	broker *broker.Broker
+	tesla  *testkit.FakeTeslemetry
+	sub    *testkit.Subscriber
+	cancel context.CancelFunc
+	done   chan error
+	cfg    *config.Config
+}
+
+// startBridge runs the bridge in-process against an embedded broker and a fake Teslemetry.
+func startBridge(t *testing.T, yamlExtra string) *harness {
+	t.Helper()
+	br, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	tesla := testkit.NewFakeTeslemetry(t, token)
+	yml := "teslemetry:\n  token: " + token + "\n  url: " + tesla.URL() + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
+		"mqtt:\n  url: " + br.URL() + "\n" + yamlExtra
+	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, broker: br, tesla: tesla, cfg: cfg, done: make(chan error, 1)}
+	h.sub = testkit.Subscribe(t, br.URL(), "#")
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	if testing.Verbose() {
+		log.SetOutput(os.Stderr)
+		log.SetLevel(logrus.DebugLevel)
+	}
+	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: bridge.NewMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- b.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		h.t.Error("bridge did not stop within 5 s")
+	}
+}
+
+func sampleEvents(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("teslemetry/testdata/sse-sample.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "data: ") {
+			out = append(out, strings.TrimPrefix(line, "data: "))
+		}
+	}
+	return out
+}
+
+func TestSampleStreamBecomesRetainedTopics(t *testing.T) {
+	h := startBridge(t, "")
+	h.tesla.SetSnapshot(sampleEvents(t)...)
+	s := h.sub
+	wait := 5 * time.Second
+	s.WaitFor("teslemetry/bridge/state", "online", wait)
+	want := map[string]string{
+		"teslemetry/" + vin1 + "/availability":                 "online",
+		"teslemetry/" + vin2 + "/availability":                 "online",
+		"teslemetry/" + vin1 + "/v/BatteryLevel":               "71.4",
+		"teslemetry/" + vin2 + "/v/BatteryLevel":               "88.9",
+		"teslemetry/" + vin2 + "/v/Odometer":                   "9521.442",
+		"teslemetry/" + vin1 + "/v/Odometer":                   "18349.1",
+		"teslemetry/" + vin1 + "/v/Gear":                       "P",
+		"teslemetry/" + vin1 + "/v/VehicleSpeed":               "0",
+		"teslemetry/" + vin1 + "/v/Location":                   `{"latitude":-27.451198,"longitude":153.041902}`,
+		"teslemetry/" + vin1 + "/v/MinutesToArrival":           "null",
+		"teslemetry/" + vin1 + "/v/DestinationName":            "Work",
+		"teslemetry/" + vin1 + "/v/Locked":                     "true",
+		"teslemetry/" + vin2 + "/v/ChargePortDoorOpen":         "true",
+		"teslemetry/" + vin2 + "/v/DetailedChargeState":        "Charging",
+		"teslemetry/" + vin2 + "/v/TpmsPressureFl":             "2.951",
+		"teslemetry/" + vin2 + "/v/DoorState":                  `{"DriverFront":true,"DriverRear":false,"PassengerFront":false,"PassengerRear":false,"TrunkFront":false,"TrunkRear":false}`,
+		"teslemetry/" + vin2 + "/v/RdWindow":                   "PartiallyOpen",
+		"teslemetry/" + vin2 + "/v/ScheduledChargingStartTime": "2026-09-14T19:00:00Z",
+		"teslemetry/" + vin1 + "/v/VehicleName":                "Sparky",
+		"teslemetry/" + vin1 + "/v/Version":                    "2026.26.6 3c0a1d2b9e7f",
+		"teslemetry/" + vin1 + "/state":                        "online",
+		"teslemetry/" + vin2 + "/state":                        "online",
+		"teslemetry/" + vin1 + "/connectivity/wifi":            "connected",
+		"teslemetry/" + vin1 + "/connectivity/cellular":        "connected",
+		"teslemetry/" + vin2 + "/active_alerts":                `["VCSEC_a180_lowKeyFobBattery"]`,
+		"teslemetry/" + vin1 + "/active_alerts":                `[]`,
+		"teslemetry/" + vin1 + "/last_seen":                    "2026-09-14T07:31:46Z",
+	}
+	s.WaitUntil("sample topics", wait, func(latest map[string]string) bool {
+		for k, v := range want {
+			if latest[k] != v {
+				return false
+			}
+		}
+		return true
+	})
+	latest := s.Latest()
+	tpms := latest["teslemetry/"+vin2+"/v/TpmsSoftWarnings"]
+	if !strings.HasPrefix(tpms, `{"front_left":false,"front_right":false,"rear_left":true,"rear_right":false`) {
+		t.Errorf("TPMS warnings = %s", tpms)
+	}
+	var alert map[string]any
+	if err := json.Unmarshal([]byte(latest["teslemetry/"+vin2+"/alerts/BMS_a079_SW_Cell_Temp_Sensor"]), &alert); err != nil || alert["active"] != false || alert["ended_at"] == nil {
+		t.Errorf("ended alert payload = %v (%v)", alert, err)
+	}
+	var credits map[string]any
+	if err := json.Unmarshal([]byte(latest["teslemetry/bridge/credits"]), &credits); err != nil || credits["balance"] != 4600.0 || credits["quota"] == nil {
+		t.Errorf("credits = %s", latest["teslemetry/bridge/credits"])
+	}
+	for topic, payload := range latest {
+		if strings.ContainsAny(topic, "+#") || strings.Contains(topic, "//") {
+			t.Errorf("bad topic %q", topic)
+		}
+		if payload == "" {
+			t.Errorf("empty payload on %s", topic)
+		}
+		if strings.Contains(topic, "2252180000012345") {
+			t.Errorf("energy-site event published on %s", topic)
+		}
+		if strings.Contains(payload, token) {
+			t.Errorf("token leaked on %s", topic)
+		}
+	}
+	if auth, url := h.tesla.LastRequest(); auth != "Bearer "+token || strings.Contains(url, token) || !strings.Contains(url, "cache=true") {
+		t.Errorf("request auth=%q url=%q", auth, url)
+	}
+}
+
+func TestAvailabilityFollowsStreamHealth(t *testing.T) {
+	h := startBridge(t, "")
+	h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":50}}`)
+	avail := "teslemetry/" + vin1 + "/availability"
+	h.sub.WaitFor(avail, "online", 5*time.Second)
+	h.tesla.SetStatus(503)
+	h.tesla.DropAll()
+	took := h.sub.WaitFor(avail, "offline", 5*time.Second)
+	if took < 250*time.Millisecond {
+		t.Errorf("went offline after %v, before offline_after (300ms)", took)
+	}
+	h.tesla.SetStatus(0)
+	h.sub.WaitFor(avail, "online", 10*time.Second)
+	if got, _ := h.sub.Get("teslemetry/" + vin1 + "/v/BatteryLevel"); got != "50" {
+		t.Errorf("value lost across outage: %q", got)
+	}
+}
+
+func TestUnchangedValuesAreNotRepublished(t *testing.T) {
+	h := startBridge(t, "homeassistant: {discovery: false}\n")
+	h.tesla.WaitConnections(t, 1, 5*time.Second)
+	topic := "teslemetry/" + vin1 + "/v/BatteryLevel"
+	for i := 0; i < 5; i++ {
+		h.tesla.Send(`{"vin":"` + vin1 + `","data":{"BatteryLevel":"42.0"}}`)
+	}
+	h.tesla.Send(`{"vin":"` + vin1 + `","data":{"BatteryLevel":43}}`)
+	h.sub.WaitFor(topic, "43", 5*time.Second)
+	if n := h.sub.Count(topic); n != 2 {
+		t.Errorf("%s published %d times, want 2 (42 then 43)", topic, n)
+	}
+}
+
+func TestHostileInputIsSkipped(t *testing.T) {
+	h := startBridge(t, "homeassistant: {discovery: false}\n")
+	h.tesla.WaitConnections(t, 1, 5*time.Second)
+	for _, bad := range []string{
+		`not json`, `[1,2,3]`, `42`, `{"vin":"../#+","data":{"BatteryLevel":1}}`, `{"data":{"BatteryLevel":1}}`,
+		`{"vin":"` + vin1 + `","data":{"BatteryLevel":{"x":1}}}`, `{"vin":"` + vin1 + `","data":"nope"}`,
+		`{"vin":"` + vin1 + `","unknown":1}`, `{"vin":"` + vin1 + `","data":{"Weird/Field+#":7}}`,
+		`{"vin":"` + vin1 + `","data":{"VehicleSpeed":"fast"}}`, `{"vin":"` + vin1 + `","data":{"Locked":"maybe"}}`,
+	} {
+		h.tesla.Send(bad)
+	}
+	h.tesla.Send(`{"vin":"` + vin1 + `","data":{"BatteryLevel":61}}`)
+	h.sub.WaitFor("teslemetry/"+vin1+"/v/BatteryLevel", "61", 5*time.Second)
+	h.sub.WaitFor("teslemetry/"+vin1+"/v/Weird_Field__", "7", 5*time.Second)
+	for topic := range h.sub.Latest() {
+		if strings.Contains(topic, "..") || strings.Contains(topic, "VehicleSpeed") || strings.Contains(topic, "Locked") {
+			t.Errorf("hostile input published on %s", topic)
+		}
+	}
+}
+
+func TestShutdownPublishesOffline(t *testing.T) {
+	h := startBridge(t, "")
+	h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","state":"asleep"}`)
+	h.sub.WaitFor("teslemetry/"+vin1+"/availability", "online", 5*time.Second)
+	start := time.Now()
+	h.stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	h.sub.WaitFor("teslemetry/bridge/state", "offline", 2*time.Second)
+	h.sub.WaitFor("teslemetry/"+vin1+"/availability", "offline", 2*time.Second)
+	if got, _ := h.sub.Get("teslemetry/" + vin1 + "/state"); got != "asleep" {
+		t.Errorf("state = %q", got)
+	}
+}

@@ -1,0 +1,58 @@
+package bridge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the bridge's Prometheus metrics, in a registry of their own.
+type Metrics struct {
+	Registry      *prometheus.Registry
+	Events        *prometheus.CounterVec // by kind
+	Values        prometheus.Counter
+	Publishes     prometheus.Counter
+	PublishErrors *prometheus.CounterVec // by reason
+	Dropped       *prometheus.CounterVec // by reason
+	Reconnects    *prometheus.CounterVec // by stream
+	StreamUp      *prometheus.GaugeVec   // by stream
+	LastEvent     *prometheus.GaugeVec   // unix seconds, by VIN
+	MQTTConnected prometheus.Gauge
+}
+
+// NewMetrics creates and registers the bridge's metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_events_total", Help: "Events received, by kind.",
+		}, []string{"kind"}),
+		Values: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_values_total", Help: "Telemetry values decoded.",
+		}),
+		Publishes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_publishes_total", Help: "MQTT publishes acknowledged.",
+		}),
+		PublishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_publish_errors_total", Help: "MQTT publishes that failed, by reason.",
+		}, []string{"reason"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_dropped_total", Help: "Inputs skipped, by reason.",
+		}, []string{"reason"}),
+		Reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_stream_reconnects_total", Help: "Stream reconnects, by stream path.",
+		}, []string{"stream"}),
+		StreamUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "teslemetry2mqtt_stream_up", Help: "1 while the stream is connected.",
+		}, []string{"stream"}),
+		LastEvent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "teslemetry2mqtt_last_event_timestamp_seconds", Help: "Unix time of the newest event, by VIN (age = time() - value).",
+		}, []string{"vin"}),
+		MQTTConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "teslemetry2mqtt_mqtt_connected", Help: "1 while the MQTT connection is up.",
+		}),
+	}
+	m.Registry.MustRegister(m.Events, m.Values, m.Publishes, m.PublishErrors, m.Dropped,
+		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+)
+
+// configFlag registers --config with its contract defaults.
+func configFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("TESLEMETRY2MQTT_CONFIG")
+	if def == "" {
+		def = "config.yaml"
+	}
+	return fs.String("config", def, "config file (default $TESLEMETRY2MQTT_CONFIG, then ./config.yaml)")
+}
+
+// loadConfig loads the config; a missing default ./config.yaml is allowed
+// (settings may come from the environment alone), a missing named file is not.
+func loadConfig(fs *flag.FlagSet, path string) (*config.Config, error) {
+	required := os.Getenv("TESLEMETRY2MQTT_CONFIG") != ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config" {
+			required = true
+		}
+	})
+	cfg, err := config.Load(path, required, os.LookupEnv)
+	if err != nil {
+		var ce config.Errors
+		var e *config.Error
+		if errors.As(err, &ce) || errors.As(err, &e) {
+			return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+		}
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+func runCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("run", out)
+	path := configFlag(fs)
+	replay := fs.String("replay", "", "read the stream from a recording instead of Teslemetry")
+	speed := fs.Float64("speed", 1, "replay speed factor (with --replay)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(fs, *path)
+	if err != nil {
+		return err
+	}
+	opts := bridge.Options{Config: cfg, Version: version, ReplaySpeed: *speed}
+	if *replay != "" {
+		data, err := os.ReadFile(*replay)
+		if err != nil {
+			return usagef("--replay: %v", err)
+		}
+		opts.Replay = func() (io.Reader, error) { return bytes.NewReader(data), nil }
+	}
+	return runBridge(ctx, cfg, opts, os.Stderr)
+}
+
+// runBridge runs a configured bridge with its HTTP endpoint until ctx ends.
+func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, logOut io.Writer) error {
+	log := newLogger(cfg, logOut)
+	opts.Logger = log
+	opts.Metrics = bridge.NewMetrics()
+	log.WithFields(logrus.Fields{"version": version, "broker": cfg.MQTT.URL, "base_topic": cfg.MQTT.BaseTopic}).Info("starting teslemetry2mqtt")
+	b, err := bridge.New(opts)
+	if err != nil {
+		return usageError{err}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if cfg.HTTP.Listen != "" {
+		srv := &http.Server{Addr: cfg.HTTP.Listen, Handler: bridge.HTTPHandler(b, opts.Metrics), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+			}
+		}()
+		defer shutdownServer(srv)
+	}
+	if err := startWebhook(runCtx, cfg, b, log, errc); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(runCtx) }()
+	select {
+	case err := <-errc:
+		cancel()
+		<-done
+		return err
+	case err := <-done:
+		return err
+	}
+}
+
+func shutdownServer(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// newLogger builds the logrus logger of the config; secrets are scrubbed from every line.
+func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(out)
+	level, err := logrus.ParseLevel(cfg.Log.Level)
+	if err != nil {
+		level = logrus.InfoLevel
+	}
+	log.SetLevel(level)
+	var f logrus.Formatter = &logrus.TextFormatter{FullTimestamp: true, DisableColors: true}
+	if cfg.Log.Format == "json" {
+		f = &logrus.JSONFormatter{}
+	}
+	log.SetFormatter(scrubbingFormatter{inner: f, secrets: cfg.Secrets()})
+	return log
+}
+
+// scrubbingFormatter replaces secrets in formatted log lines, whatever put them there.
+type scrubbingFormatter struct {
+	inner   logrus.Formatter
+	secrets []string
+}
+
+func (s scrubbingFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	line, err := s.inner.Format(e)
+	for _, secret := range s.secrets {
+		line = bytes.ReplaceAll(line, []byte(secret), []byte("<redacted>"))
+	}
+	return line, err
+}
+
+func checkConfigCmd(_ context.Context, args []string, out io.Writer) error {
+	fs := newFlags("check-config", out)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(fs, *path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "# %s is valid; effective configuration (secrets redacted):\n%s", *path, cfg.YAML())
+	return nil
+}
+
+func healthcheckCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("healthcheck", out)
+	url := fs.String("url", "http://127.0.0.1:8099/healthz", "health endpoint to ask")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	if err != nil {
+		return usagef("--url: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("unhealthy: %s %s", resp.Status, bytes.TrimSpace(body))
+	}
+	fmt.Fprintf(out, "healthy: %s\n", bytes.TrimSpace(body))
+	return nil
+}
