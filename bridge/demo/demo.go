@@ -68,7 +68,7 @@ func Run(ctx context.Context, o Options) error {
 		brokerURL = b.URL()
 		fmt.Fprintf(o.Out, "# embedded MQTT broker on %s — try: mosquitto_sub -h %s -p %s -v -t 'teslemetry/#'\n",
 			b.Addr(), hostOf(b.Addr()), portOf(b.Addr()))
-		if err := b.Subscribe("#", printer(o.Out)); err != nil {
+		if err := b.Subscribe("#", printer(o.Out, config.Default().HomeAssistant.DiscoveryPrefix)); err != nil {
 			return err
 		}
 	}
@@ -95,10 +95,17 @@ func Run(ctx context.Context, o Options) error {
 	return b.Run(runCtx)
 }
 
-func printer(out io.Writer) func(topic string, payload []byte, retained bool) {
+// printer prints each published topic and payload; discovery configs, which
+// are long JSON documents, are shown by size only.
+func printer(out io.Writer, prefix string) func(topic string, payload []byte, retained bool) {
 	return func(topic string, payload []byte, _ bool) {
 		p := string(payload)
-		if len(p) > 160 {
+		switch {
+		case strings.HasPrefix(topic, "$SYS/"):
+			return
+		case strings.HasPrefix(topic, prefix+"/"):
+			p = fmt.Sprintf("<discovery config, %d bytes>", len(payload))
+		case len(p) > 160:
 			p = p[:157] + "..."
 		}
 		fmt.Fprintf(out, "%s %s\n", topic, p)

@@ -1,0 +1,97 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
+)
+
+type collect struct{ events [][]byte }
+
+func (c *collect) OnEvent(d []byte)    { c.events = append(c.events, bytes.Clone(d)) }
+func (c *collect) OnStatus(sse.Status) {}
+
+// The bundled recording stays valid: every event decodes, every field is in
+// the catalog, and it covers what the demo promises.
+func TestBundledRecordingIsValid(t *testing.T) {
+	var c collect
+	if err := sse.Replay(context.Background(), bytes.NewReader(Recording), 0, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.events) < 50 {
+		t.Fatalf("only %d events", len(c.events))
+	}
+	seen := map[string]bool{}
+	vins := map[string]bool{}
+	fm := teslemetry.Formatter{Units: discovery.UnitsNative}
+	for i, data := range c.events {
+		ev, problems, err := teslemetry.Parse(data)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("event %d: %v %v", i, err, problems)
+		}
+		if ev.VIN != "" {
+			vins[ev.VIN] = true
+		}
+		for _, d := range ev.Data {
+			f, ok := discovery.Lookup(d.Field)
+			if !ok {
+				t.Errorf("event %d: field %s not in the catalog", i, d.Field)
+				continue
+			}
+			if _, err := fm.Format(nil, f, d.Value); err != nil {
+				t.Errorf("event %d: %s=%s: %v", i, d.Field, d.Value, err)
+			}
+			seen["field:"+d.Field] = true
+		}
+		seen["state"] = seen["state"] || ev.State == "asleep"
+		seen["connectivity"] = seen["connectivity"] || ev.Connectivity != nil && ev.Connectivity.Status == "disconnected"
+		seen["alert"] = seen["alert"] || len(ev.Alerts) > 0
+		seen["credits"] = seen["credits"] || ev.Credits != nil
+	}
+	if len(vins) != 2 {
+		t.Errorf("recording has %d cars, want 2", len(vins))
+	}
+	for _, want := range []string{"state", "connectivity", "alert", "credits", "field:VehicleSpeed", "field:Location",
+		"field:DetailedChargeState", "field:ACChargingPower", "field:DoorState", "field:RdWindow", "field:Locked"} {
+		if !seen[want] {
+			t.Errorf("recording lacks %s", want)
+		}
+	}
+}
+
+// The demo plays through once and exits, leaving discovery configs and values
+// of both cars on the broker.
+func TestDemoOncePublishesBothCars(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub := testkit.Subscribe(t, b.URL(), "#")
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := Run(ctx, Options{MQTTURL: b.URL(), Speed: 50, Once: true, Out: &out, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo --once at 50x took %v", time.Since(start))
+	sub.WaitUntil("both cars with discovery", 5*time.Second, func(l map[string]string) bool {
+		for _, vin := range []string{"5YJ3E7EB9NF123456", "7SAYGDEE1PA098765"} {
+			if l["teslemetry/"+vin+"/v/BatteryLevel"] == "" || l["teslemetry/"+vin+"/v/Location"] == "" ||
+				!strings.Contains(l["homeassistant/sensor/teslemetry_"+vin+"/BatteryLevel/config"], `"unique_id"`) {
+				return false
+			}
+		}
+		return l["teslemetry/7SAYGDEE1PA098765/v/DetailedChargeState"] == "Disconnected" &&
+			l["teslemetry/5YJ3E7EB9NF123456/state"] == "asleep" && l["teslemetry/bridge/state"] == "offline"
+	})
+}
