@@ -31,6 +31,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	cfg    *config.Config
+	bridge *bridge.Bridge
+	stats  *bridge.Metrics
 }
 
 // startBridge runs the bridge in-process against an embedded broker and a fake Teslemetry.
@@ -56,10 +58,12 @@ func startBridge(t *testing.T, yamlExtra string) *harness {
 		log.SetOutput(os.Stderr)
 		log.SetLevel(logrus.DebugLevel)
 	}
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: bridge.NewMetrics()})
+	h.stats = bridge.NewMetrics()
+	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.bridge = b
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- b.Run(ctx) }()

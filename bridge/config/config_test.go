@@ -72,12 +72,12 @@ http: {listen: ":8099"}
 
 func TestEnvOverridesWin(t *testing.T) {
 	c, err := Parse([]byte("teslemetry: {token: file}\nmqtt: {url: tcp://a:1, password: filepw}\n"), envMap(map[string]string{
-		"TESLEMETRY_TOKEN": "envtok", "MQTT_URL": "tcp://b:2", "MQTT_PASSWORD": "envpw", "LOG_LEVEL": "debug", "MQTT_USERNAME": "",
+		"TESLEMETRY_TOKEN": "envtok", "MQTT_URL": "tcp://b:2", "MQTT_PASSWORD": "envpw", "LOG_LEVEL": "debug", "MQTT_USERNAME": "", "HTTP_LISTEN": ":9000",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Teslemetry.Token != "envtok" || c.MQTT.URL != "tcp://b:2" || c.MQTT.Password != "envpw" || c.Log.Level != "debug" {
+	if c.Teslemetry.Token != "envtok" || c.MQTT.URL != "tcp://b:2" || c.MQTT.Password != "envpw" || c.Log.Level != "debug" || c.HTTP.Listen != ":9000" {
 		t.Errorf("env overrides not applied: %+v", c)
 	}
 }

@@ -208,6 +208,7 @@ func applyEnv(c *Config, env Env) {
 		"MQTT_USERNAME":    &c.MQTT.Username,
 		"MQTT_PASSWORD":    &c.MQTT.Password,
 		"LOG_LEVEL":        &c.Log.Level,
+		"HTTP_LISTEN":      &c.HTTP.Listen,
 	} {
 		if v, ok := env(name); ok && v != "" {
 			*dst = v

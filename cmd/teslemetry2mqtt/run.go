@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/addon"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 )
 
@@ -26,10 +27,11 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", def, "config file (default $TESLEMETRY2MQTT_CONFIG, then ./config.yaml)")
 }
 
-// loadConfig loads the config; a missing default ./config.yaml is allowed
-// (settings may come from the environment alone), a missing named file is not.
+// loadConfig loads the config; a missing default file ($TESLEMETRY2MQTT_CONFIG
+// or ./config.yaml) is allowed — settings may come from the environment alone —
+// a missing file named with --config is not.
 func loadConfig(fs *flag.FlagSet, path string) (*config.Config, error) {
-	required := os.Getenv("TESLEMETRY2MQTT_CONFIG") != ""
+	required := false
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "config" {
 			required = true
@@ -55,7 +57,7 @@ func runCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(fs, *path)
+	cfg, err := runConfig(ctx, fs, *path)
 	if err != nil {
 		return err
 	}
@@ -68,6 +70,24 @@ func runCmd(ctx context.Context, args []string, out io.Writer) error {
 		opts.Replay = func() (io.Reader, error) { return bytes.NewReader(data), nil }
 	}
 	return runBridge(ctx, cfg, opts, os.Stderr)
+}
+
+// runConfig is the add-on's options inside Home Assistant (SUPERVISOR_TOKEN set
+// and /data/options.json present), else the config file.
+func runConfig(ctx context.Context, fs *flag.FlagSet, path string) (*config.Config, error) {
+	if !addon.Detect(os.LookupEnv) {
+		return loadConfig(fs, path)
+	}
+	cfg, err := addon.LoadSystem(ctx, os.LookupEnv)
+	if err != nil {
+		var ce config.Errors
+		var e *config.Error
+		if errors.As(err, &ce) || errors.As(err, &e) || errors.Is(err, addon.ErrNoMQTTService) {
+			return nil, usageError{fmt.Errorf("add-on options: %w", err)} // exit 2: a clear message, no crash loop
+		}
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // runBridge runs a configured bridge with its HTTP endpoint until ctx ends.
