@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("teslemetry: {token: abc}\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("teslemetry: {token: abc}\nmqtt: {qos: 9}\n"), 0o600)
+
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, 0, "teslemetry2mqtt "},
+		{[]string{"help"}, 0, "check-config"},
+		{[]string{"nope"}, 2, "unknown command"},
+		{[]string{"check-config", "--config", good}, 0, "is valid"},
+		{[]string{"check-config", "--config", bad}, 2, "mqtt.qos (line 2)"},
+		{[]string{"check-config", "--config", filepath.Join(dir, "missing.yaml")}, 2, "missing.yaml"},
+		{[]string{"run", "--config", bad}, 2, "mqtt.qos"},
+		{[]string{"--config", bad}, 2, "mqtt.qos"},
+		{[]string{"run", "--bogus"}, 2, "bogus"},
+		{[]string{"record", "--config", good}, 2, "--out is required"},
+		{[]string{"purge", "--config", good, "--vin", "x"}, 2, "not a VIN"},
+		{[]string{"demo", "--speed", "0"}, 2, "--speed"},
+		{[]string{"healthcheck", "--url", "http://127.0.0.1:1/healthz"}, 1, "unhealthy"},
+	}
+	for _, tc := range cases {
+		code, out, errOut := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("%v: exit %d, want %d; output %q%q should contain %q", tc.args, code, tc.code, out, errOut, tc.want)
+		}
+	}
+}
+
+func TestCheckConfigRedactsSecrets(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("teslemetry: {token: tok-SECRET}\nmqtt: {password: pw-SECRET}\n"), 0o600)
+	code, out, _ := run(t, "check-config", "--config", p)
+	if code != 0 || strings.Contains(out, "SECRET") || !strings.Contains(out, "<redacted>") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestLogLinesAreScrubbed(t *testing.T) {
+	cfg := config.Default()
+	cfg.Teslemetry.Token = "tok-SECRET"
+	cfg.MQTT.Password = "pw-SECRET"
+	for _, format := range []string{"text", "json"} {
+		cfg.Log.Format = format
+		var buf bytes.Buffer
+		log := newLogger(&cfg, &buf)
+		log.WithField("header", "Bearer tok-SECRET").WithError(errString("auth pw-SECRET failed")).Error("oops tok-SECRET")
+		if strings.Contains(buf.String(), "SECRET") || !strings.Contains(buf.String(), "<redacted>") {
+			t.Errorf("%s log not scrubbed: %s", format, buf.String())
+		}
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
