@@ -84,24 +84,9 @@ func (h *harness) stop() {
 	}
 }
 
-func sampleEvents(t *testing.T) []string {
-	t.Helper()
-	data, err := os.ReadFile("teslemetry/testdata/sse-sample.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "data: ") {
-			out = append(out, strings.TrimPrefix(line, "data: "))
-		}
-	}
-	return out
-}
-
 func TestSampleStreamBecomesRetainedTopics(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(sampleEvents(t)...)
+	h.tesla.SetSnapshot(testkit.SampleEvents(t)...)
 	s := h.sub
 	wait := 5 * time.Second
 	s.WaitFor("teslemetry/bridge/state", "online", wait)

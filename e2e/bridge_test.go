@@ -19,19 +19,8 @@ const (
 	password = "pw-e2e-SECRET-1a2b3c"
 )
 
-func sample(t testing.TB) []string {
-	data, err := os.ReadFile("../bridge/teslemetry/testdata/sse-sample.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "data: ") {
-			out = append(out, strings.TrimPrefix(l, "data: "))
-		}
-	}
-	return out
-}
+// sample returns the events of the reference transcript.
+func sample(t testing.TB) []string { return testkit.SampleEvents(t) }
 
 func bridgeConfig(teslaURL, brokerURL, extra string) string {
 	return fmt.Sprintf(`teslemetry:

@@ -127,30 +127,10 @@ func Parse(data []byte) (Event, []Problem, error) {
 			status, _ = unquote(v)
 		case "alerts":
 			recog = true
-			ev.Alerts = []Alert{}
-			if err := eachElement(v, func(item []byte) {
-				var a alertWire
-				if err := json.Unmarshal(item, &a); err != nil || a.Name == "" {
-					bad("bad_alert", "alert without a name or of the wrong shape")
-					return
-				}
-				ev.Alerts = append(ev.Alerts, a.alert())
-			}); err != nil && !isNull(v) {
-				bad("bad_alert", "alerts: %v", err)
-			}
+			ev.Alerts = decodeItems(v, "bad_alert", bad, func(a alertWire) (Alert, bool) { return a.alert(), a.Name != "" })
 		case "errors":
 			recog = true
-			ev.Errors = []VehicleError{}
-			if err := eachElement(v, func(item []byte) {
-				var e errorWire
-				if err := json.Unmarshal(item, &e); err != nil || e.Name == "" {
-					bad("bad_error", "error without a name or of the wrong shape")
-					return
-				}
-				ev.Errors = append(ev.Errors, e.vehicleError())
-			}); err != nil && !isNull(v) {
-				bad("bad_error", "errors: %v", err)
-			}
+			ev.Errors = decodeItems(v, "bad_error", bad, func(e errorWire) (VehicleError, bool) { return e.vehicleError(), e.Name != "" })
 		case "config":
 			recog = true
 			ev.Config = compactObject(v, "config", bad)
@@ -178,6 +158,29 @@ func Parse(data []byte) (Event, []Problem, error) {
 		return Event{}, problems, Problem{Kind: "unknown_event", Detail: "no known event key"}
 	}
 	return ev, problems, nil
+}
+
+// decodeItems decodes a JSON array of objects (alerts, errors), skipping and
+// reporting items that are not of the wire shape W or that conv rejects.
+func decodeItems[W, T any](v []byte, kind string, bad func(kind, format string, args ...any), conv func(W) (T, bool)) []T {
+	out := []T{}
+	err := eachElement(v, func(item []byte) {
+		var w W
+		if json.Unmarshal(item, &w) != nil {
+			bad(kind, "item of the wrong shape")
+			return
+		}
+		t, ok := conv(w)
+		if !ok {
+			bad(kind, "item without a name")
+			return
+		}
+		out = append(out, t)
+	})
+	if err != nil && !isNull(v) {
+		bad(kind, "%v", err)
+	}
+	return out
 }
 
 // compactObject returns v compacted when it is a JSON object, else records a problem.
