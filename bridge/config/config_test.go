@@ -144,6 +144,19 @@ func TestRedactedHidesSecrets(t *testing.T) {
 	}
 }
 
+func TestRedactedHidesURLPassword(t *testing.T) {
+	c, err := Parse([]byte("teslemetry: {token: x}\nmqtt: {url: 'mqtt://bob:url-SECRET@broker:1883'}\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := c.YAML(); strings.Contains(out, "url-SECRET") || !strings.Contains(out, "bob:redacted@broker") {
+		t.Errorf("URL password printed:\n%s", out)
+	}
+	if secrets := c.Secrets(); len(secrets) != 2 || secrets[1] != "url-SECRET" {
+		t.Errorf("Secrets() = %q", secrets)
+	}
+}
+
 func TestSecretsNeverInErrors(t *testing.T) {
 	_, err := Parse([]byte("teslemetry: {token: s3cr3t-token, url: 'https://x/?a=1'}\nmqtt: {password: hunter2, url: 'bad://x'}\n"), envMap(nil))
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "hunter2") {

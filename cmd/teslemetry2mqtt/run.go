@@ -95,7 +95,7 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 	log := newLogger(cfg, logOut)
 	opts.Logger = log
 	opts.Metrics = bridge.NewMetrics()
-	log.WithFields(logrus.Fields{"version": version, "broker": cfg.MQTT.URL, "base_topic": cfg.MQTT.BaseTopic}).Info("starting teslemetry2mqtt")
+	log.WithFields(logrus.Fields{"version": version, "broker": cfg.Redacted().MQTT.URL, "base_topic": cfg.MQTT.BaseTopic}).Info("starting teslemetry2mqtt")
 	b, err := bridge.New(opts)
 	if err != nil {
 		return usageError{err}
