@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
@@ -17,21 +19,20 @@ type vehicle struct {
 	webhook   bool
 	available string // "", "online", "offline"
 
-	device     discovery.Vehicle
-	carName    string // VehicleName as streamed
-	fieldTopic map[string]string
-	announced  map[string]bool // discovery objects published: field names, "iface:<x>"
-	alerts     map[string]bool // alert name → active
-	lastSeen   time.Time
+	device    discovery.Vehicle
+	carName   string          // VehicleName as streamed
+	announced map[string]bool // discovery objects published: field names, "iface:<x>"
+	alerts    map[string]bool // alert name → active
+	lastSeen  time.Time
+	lastEvent prometheus.Gauge // Metrics.LastEvent of this VIN, resolved once
 }
 
 func newVehicle(vin string) *vehicle {
 	return &vehicle{
-		vin:        vin,
-		device:     discovery.Vehicle{VIN: vin},
-		fieldTopic: map[string]string{},
-		announced:  map[string]bool{},
-		alerts:     map[string]bool{},
+		vin:       vin,
+		device:    discovery.Vehicle{VIN: vin},
+		announced: map[string]bool{},
+		alerts:    map[string]bool{},
 	}
 }
 
@@ -87,11 +88,18 @@ func (b *Bridge) handleVehicleEvent(v *vehicle, ev *teslemetry.Event) {
 		seen = b.now()
 	}
 	if seen.After(v.lastSeen) {
-		v.lastSeen = seen
-		b.pub.Publish(mqttpub.Value, b.topics.vehicle(v.vin, "last_seen"), []byte(seen.UTC().Format(time.RFC3339)))
-		if b.metrics != nil {
-			b.metrics.LastEvent.WithLabelValues(v.vin).Set(float64(seen.Unix()))
+		// last_seen has whole seconds: within the same second it would not change.
+		if v.lastSeen.IsZero() || seen.Unix() != v.lastSeen.Unix() {
+			b.buf = seen.UTC().AppendFormat(b.buf[:0], time.RFC3339)
+			b.pub.Publish(mqttpub.Value, b.topics.vehicle(v.vin, "last_seen"), b.buf)
+			if b.metrics != nil {
+				if v.lastEvent == nil {
+					v.lastEvent = b.metrics.LastEvent.WithLabelValues(v.vin)
+				}
+				v.lastEvent.Set(float64(seen.Unix()))
+			}
 		}
+		v.lastSeen = seen
 	}
 }
 
@@ -110,18 +118,21 @@ func (b *Bridge) publishDatum(v *vehicle, d teslemetry.Datum) {
 	if b.metrics != nil {
 		b.metrics.Values.Inc()
 	}
-	topic, ok := v.fieldTopic[d.Field]
-	if !ok {
-		topic = b.topics.vehicle(v.vin, "v", Segment(d.Field))
-		v.fieldTopic[d.Field] = topic
-	}
-	b.pub.Publish(mqttpub.Value, topic, payload)
+	// <base>/<VIN>/v/<Field>, built in a reused buffer: the publisher's cache
+	// holds the one copy of each topic name.
+	t := append(b.topicBuf[:0], b.topics.base...)
+	t = append(t, '/')
+	t = append(t, v.vin...)
+	t = append(t, "/v/"...)
+	t = append(t, Segment(d.Field)...)
+	b.topicBuf = t
+	b.pub.PublishTopic(mqttpub.Value, t, payload)
 	b.announceField(v, d.Field)
 }
 
 // updateDevice takes the device name, model and firmware from an event's data.
 func (b *Bridge) updateDevice(v *vehicle, data []teslemetry.Datum) {
-	changed := false
+	changed, nameChanged := false, false
 	for _, d := range data {
 		if !deviceFields[d.Field] {
 			continue
@@ -132,7 +143,9 @@ func (b *Bridge) updateDevice(v *vehicle, data []teslemetry.Datum) {
 		}
 		switch d.Field {
 		case "VehicleName":
-			v.carName = s
+			if s != v.carName {
+				v.carName, nameChanged = s, true
+			}
 		case "CarType":
 			f, _ := discovery.Lookup("CarType")
 			if m := discovery.ModelName(trimPrefix(s, f.EnumPrefix)); m != "" && m != v.device.Model {
@@ -144,8 +157,12 @@ func (b *Bridge) updateDevice(v *vehicle, data []teslemetry.Datum) {
 			}
 		}
 	}
-	if name := discovery.DeviceName(b.cfg.VehicleName(v.vin), v.carName, v.vin); name != v.device.Name {
-		v.device.Name, changed = name, true
+	// The name depends only on the config and the streamed VehicleName (set
+	// when the vehicle is created, so only a new VehicleName can change it).
+	if nameChanged {
+		if name := discovery.DeviceName(b.cfg.VehicleName(v.vin), v.carName, v.vin); name != v.device.Name {
+			v.device.Name, changed = name, true
+		}
 	}
 	if changed && len(v.announced) > 0 {
 		b.reannounce(v)

@@ -120,10 +120,31 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 	select {
 	case err := <-errc:
 		cancel()
-		<-done
+		waitStopped(log, done)
 		return err
 	case err := <-done:
 		return err
+	case <-ctx.Done():
+		// SIGINT/SIGTERM: Run publishes the offline states and disconnects. A
+		// broker that stopped answering can block publishing for much longer
+		// than the 5 s a stop may take (contract §8), so the wait is bounded.
+		return waitStopped(log, done)
+	}
+}
+
+// shutdownGrace bounds the wait for the bridge to stop; with the HTTP
+// server's shutdown (1 s) the process exits within 5 s of a signal.
+const shutdownGrace = 3500 * time.Millisecond
+
+func waitStopped(log logrus.FieldLogger, done <-chan error) error {
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		log.Errorf("stopping took longer than %s (MQTT broker not answering?); exiting without a clean disconnect", shutdownGrace)
+		return nil
 	}
 }
 

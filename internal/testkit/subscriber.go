@@ -35,6 +35,13 @@ type Subscriber struct {
 // Subscribe connects to brokerURL and subscribes to filter (QoS 1).
 func Subscribe(t testing.TB, brokerURL, filter string) *Subscriber {
 	t.Helper()
+	return SubscribeWith(t, brokerURL, filter, nil)
+}
+
+// SubscribeWith is Subscribe with extra client options (TLS, credentials…)
+// applied by configure before connecting.
+func SubscribeWith(t testing.TB, brokerURL, filter string, configure func(*paho.ClientOptions)) *Subscriber {
+	t.Helper()
 	s := &Subscriber{t: t, latest: map[string]string{}}
 	opts := paho.NewClientOptions().AddBroker(brokerURL).
 		SetClientID(fmt.Sprintf("testsub-%d", time.Now().UnixNano())).
@@ -43,6 +50,9 @@ func Subscribe(t testing.TB, brokerURL, filter string) *Subscriber {
 		SetOnConnectHandler(func(c paho.Client) {
 			c.Subscribe(filter, 1, s.receive)
 		})
+	if configure != nil {
+		configure(opts)
+	}
 	s.client = paho.NewClient(opts)
 	tok := s.client.Connect()
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
