@@ -39,7 +39,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./bridge/webhook
 
 bench: build
-	go run ./bench --binary ./$(BINARY)
+	go run ./bench --binary ./$(BINARY) $(BENCHFLAGS)
 
 build-arm64:
 	GOOS=linux GOARCH=arm64 $(GOBUILD) -o dist/$(BINARY)-linux-arm64 $(PKG)

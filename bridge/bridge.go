@@ -13,11 +13,14 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
@@ -29,6 +32,9 @@ import (
 
 // MaxEventSize is the largest event the bridge decodes (contract §8).
 const MaxEventSize = 1 << 20
+
+// defaultMemoryLimit is the Go runtime's soft memory limit while Run runs (see Run).
+const defaultMemoryLimit = 32 << 20
 
 // Options configure a Bridge.
 type Options struct {
@@ -63,12 +69,15 @@ type Bridge struct {
 
 	mu          sync.Mutex // guards everything below and serialises event handling
 	buf         []byte
+	topicBuf    []byte
 	vehicles    map[string]*vehicle
 	streams     []*stream
 	credits     map[string]json.RawMessage
 	startedAt   time.Time
 	webhookUp   bool
 	lastDropLog map[string]time.Time
+
+	eventCounters map[string]prometheus.Counter // Metrics.Events by kind, resolved once
 }
 
 // New builds a Bridge from a validated configuration.
@@ -98,6 +107,8 @@ func New(o Options) (*Bridge, error) {
 		credits:     map[string]json.RawMessage{},
 		lastDropLog: map[string]time.Time{},
 		buf:         make([]byte, 0, 512),
+
+		eventCounters: map[string]prometheus.Counter{},
 	}
 	stats := mqttpub.Stats{}
 	if m := o.Metrics; m != nil {
@@ -128,7 +139,23 @@ func (b *Bridge) Publisher() *mqttpub.Publisher { return b.pub }
 
 // Run runs the bridge until ctx ends, then publishes offline states and
 // disconnects (contract §8: within 5 s).
+//
+// Unless the GOMAXPROCS environment variable says otherwise, Run limits the
+// Go runtime to one processor while it runs: the pipeline is one stream
+// reader handing each value through paho's goroutines to one socket, and a
+// second processor only turns those hand-offs into cross-core wake-ups
+// (about a third more CPU per value, measured in BENCHMARKS.md), CPU that a
+// broker on the same machine needs more. Likewise, unless GOMEMLIMIT is set,
+// it sets a soft memory limit of 32 MiB, so that a large last-value cache
+// (tens of thousands of topics) does not let the heap grow to twice its
+// size between collections; small caches never get near it.
 func (b *Bridge) Run(ctx context.Context) error {
+	if os.Getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(defaultMemoryLimit))
+	}
 	b.mu.Lock()
 	b.startedAt = b.now()
 	for _, vin := range b.cfg.Teslemetry.VINs {
@@ -235,7 +262,7 @@ func (b *Bridge) ingestLocked(st *stream, ev *teslemetry.Event) {
 		}
 		return
 	}
-	if !config.ValidVIN(ev.VIN) {
+	if _, known := b.vehicles[ev.VIN]; !known && !config.ValidVIN(ev.VIN) {
 		b.dropLocked("bad_vin", "event with VIN %q skipped", Segment(ev.VIN))
 		return
 	}
@@ -304,7 +331,12 @@ func (b *Bridge) countEvent(ev *teslemetry.Event) {
 	}
 	count := func(kind string, present bool) {
 		if present {
-			b.metrics.Events.WithLabelValues(kind).Inc()
+			c, ok := b.eventCounters[kind]
+			if !ok {
+				c = b.metrics.Events.WithLabelValues(kind)
+				b.eventCounters[kind] = c
+			}
+			c.Inc()
 		}
 	}
 	count("data", len(ev.Data) > 0)

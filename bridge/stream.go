@@ -55,6 +55,8 @@ func (b *Bridge) makeStreams() []*stream {
 			IdleTimeout: t.IdleTimeout.Std(), MaxEvent: MaxEventSize,
 			OnSkip: func(reason string) { b.drop(reason, "stream event skipped (%s)", reason) },
 			Logger: b.log.WithField("stream", p),
+			// Coalesce MQTT writes while the stream has more events in hand.
+			Busy: b.pub.Hold, Idle: b.pub.Release,
 		}
 		st.run = func(ctx context.Context, b *Bridge) error { return sse.Run(ctx, cfg, streamHandler{b, st}) }
 		out = append(out, st)

@@ -6,100 +6,246 @@ import (
 	"crypto/tls"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// maxPending bounds the bytes a coalescingConn holds before Write blocks.
-const maxPending = 4 << 20
+const (
+	// flushAt is the size at which queued bytes are written even while more
+	// publishes are known to follow.
+	flushAt = 32 << 10
+	// safetyFlush bounds how long queued bytes can wait if the accounting
+	// below ever says "more is coming" when nothing is: a backstop, not the
+	// normal path.
+	safetyFlush = 2 * time.Millisecond
+	readBuffer  = 16 << 10
+	// writeTimeout bounds every write to the socket (and paho's wait to hand
+	// a publish to its writer, see connect): a broker that takes nothing for
+	// this long is treated as gone, so that nothing blocks for longer —
+	// shutdown included (contract §8: exit within 5 s).
+	writeTimeout = 2 * time.Second
+)
 
-// coalescingConn is the network connection handed to paho. paho issues one
-// small read per packet field and one write per packet; here reads go through
-// a buffer and writes are queued and sent by one goroutine, so everything that
-// queues up while a write is on the wire goes out in the next single write.
-// Nothing waits for more data: a lone packet is written at once.
+// coalescingConn is the network connection handed to paho.
+//
+// paho issues one small read per packet field and one write system call per
+// packet. Here reads go through a buffer, and writes are queued and sent in
+// one system call per batch. A batch is written as soon as nothing more is
+// coming, so a lone publish is not delayed:
+//
+//   - the Publisher counts the PUBLISH packets it hands to paho (expect) and
+//     this connection counts the ones paho writes; while paho still has some
+//     in its pipeline (written < expected), the next one will follow at once;
+//   - while the producer has more input in hand (Publisher.Hold, e.g. the SSE
+//     stream has unprocessed events in its buffer), small writes wait for the
+//     rest of that input; Publisher.Release sends them;
+//   - anything that is not a PUBLISH (CONNECT, SUBSCRIBE, PINGREQ, PUBACK,
+//     DISCONNECT) is written at once, behind what is queued;
+//   - at flushAt bytes a batch goes out regardless, and a timer makes sure
+//     nothing queued ever waits longer than safetyFlush.
+//
+// Every socket write has a deadline of writeTimeout; paho's own per-packet
+// write deadlines are ignored (they would apply to whichever batch happens
+// to be written).
+//
+// Writes happen on the calling goroutine (paho's writer, or the producer in
+// Release), serialised by wmu so that batches keep their order.
 type coalescingConn struct {
 	net.Conn
-	r *bufio.Reader
+	r    *bufio.Reader
+	hold *atomic.Int32 // > 0: the producer has more input in hand (shared with the Publisher)
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	pending []byte
-	spare   []byte
-	err     error
-	closing bool
-	done    chan struct{} // closed when the writer goroutine has exited
+	wmu sync.Mutex // held while a batch is taken and written: keeps batches in order
+
+	mu       sync.Mutex
+	buf      []byte // queued, not yet written
+	spare    []byte
+	expected uint64 // PUBLISH packets handed to paho for this connection
+	written  uint64 // PUBLISH packets paho wrote here
+	urgent   int    // > 0: a producer waits for the window: ignore hold
+	err      error  // first write error; returned by every later Write
+	closed   bool
+	armed    bool
+	timer    *time.Timer
+	timeout  time.Duration // deadline of each socket write
 }
 
-func newCoalescingConn(c net.Conn) *coalescingConn {
-	cc := &coalescingConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10), done: make(chan struct{})}
-	cc.cond = sync.NewCond(&cc.mu)
-	go cc.writeLoop()
+func newCoalescingConn(c net.Conn, hold *atomic.Int32) *coalescingConn {
+	if hold == nil {
+		hold = new(atomic.Int32)
+	}
+	cc := &coalescingConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer), hold: hold, timeout: writeTimeout}
+	cc.timer = time.AfterFunc(time.Hour, cc.onTimer)
+	cc.timer.Stop()
 	return cc
 }
 
-func (c *coalescingConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// Read serves paho's small reads from a buffer. Before the buffer goes back
+// to the socket it lets the other goroutines run once: acknowledgements then
+// arrive many per read instead of one system call (and wake-up) each.
+func (c *coalescingConn) Read(p []byte) (int, error) {
+	if c.r.Buffered() == 0 {
+		runtime.Gosched()
+	}
+	return c.r.Read(p)
+}
 
+// SetWriteDeadline ignores paho's per-packet deadlines: every socket write
+// gets its own (see timeout).
+func (c *coalescingConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetDeadline (paho: while connecting) applies to reads only, for the same reason.
+func (c *coalescingConn) SetDeadline(t time.Time) error { return c.Conn.SetReadDeadline(t) }
+
+// Write queues p; it writes the queue when nothing more is coming.
 func (c *coalescingConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.pending) > maxPending && c.err == nil && !c.closing {
-		c.cond.Wait()
-	}
 	if c.err != nil {
-		return 0, c.err
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
 	}
-	if c.closing {
+	if c.closed {
+		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	c.pending = append(c.pending, p...)
-	c.cond.Broadcast()
+	c.buf = append(c.buf, p...)
+	publish := len(p) > 0 && p[0]>>4 == 3
+	if publish {
+		c.written++
+	}
+	now := !publish || len(c.buf) >= flushAt || (c.written >= c.expected && (c.hold.Load() <= 0 || c.urgent > 0))
+	if !now && !c.armed {
+		c.armed = true
+		c.timer.Reset(safetyFlush)
+	}
+	c.mu.Unlock()
+	if now {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+	}
 	return len(p), nil
 }
 
-func (c *coalescingConn) writeLoop() {
-	defer close(c.done)
-	for {
-		c.mu.Lock()
-		for len(c.pending) == 0 && !c.closing && c.err == nil {
-			c.cond.Wait()
-		}
-		if len(c.pending) == 0 || c.err != nil {
-			c.mu.Unlock()
-			return
-		}
-		out := c.pending
-		c.pending = c.spare[:0]
+// flush writes everything queued.
+func (c *coalescingConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	out := c.buf
+	if len(out) == 0 || c.err != nil {
+		err := c.err
 		c.mu.Unlock()
+		return err
+	}
+	c.buf = c.spare[:0]
+	c.spare = nil
+	if c.armed {
+		c.armed = false
+		c.timer.Stop()
+	}
+	timeout := c.timeout
+	c.mu.Unlock()
 
-		_, err := c.Conn.Write(out)
+	err := c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	if err == nil {
+		_, err = c.Conn.Write(out)
+	}
 
-		c.mu.Lock()
-		c.spare = out
-		if err != nil {
-			c.err = err
-		}
-		c.cond.Broadcast()
-		c.mu.Unlock()
+	c.mu.Lock()
+	if cap(out) <= 4*flushAt { // keep the buffer unless one huge packet grew it
+		c.spare = out[:0]
+	}
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	return err
+}
+
+func (c *coalescingConn) onTimer() {
+	c.mu.Lock()
+	c.armed = false
+	c.mu.Unlock()
+	_ = c.flush()
+}
+
+// expect counts a PUBLISH handed to paho and returns its number; unexpect
+// takes it back when paho refused it without writing it.
+func (c *coalescingConn) expect() uint64 {
+	c.mu.Lock()
+	c.expected++
+	n := c.expected
+	c.mu.Unlock()
+	return n
+}
+
+// wrote reports whether paho has written PUBLISH number seq (and so no
+// longer reads its payload).
+func (c *coalescingConn) wrote(seq uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.written >= seq
+}
+
+func (c *coalescingConn) unexpect() {
+	c.mu.Lock()
+	c.expected--
+	now := len(c.buf) > 0 && c.written >= c.expected
+	c.mu.Unlock()
+	if now {
+		_ = c.flush()
 	}
 }
 
-// Close sends what is queued (bounded by a short deadline), then closes.
+// release writes what is queued if paho has written everything it was given;
+// otherwise the last packet still on its way will be written at once.
+func (c *coalescingConn) release() {
+	c.mu.Lock()
+	now := len(c.buf) > 0 && c.written >= c.expected
+	c.mu.Unlock()
+	if now {
+		_ = c.flush()
+	}
+}
+
+// setUrgent marks (or unmarks) a producer waiting for a window slot: while
+// one waits, queued publishes go out regardless of hold.
+func (c *coalescingConn) setUrgent(on bool) {
+	c.mu.Lock()
+	if on {
+		c.urgent++
+	} else {
+		c.urgent--
+	}
+	now := on && len(c.buf) > 0
+	c.mu.Unlock()
+	if now {
+		_ = c.flush()
+	}
+}
+
+// Close writes what is queued (bounded by a short deadline), then closes.
 func (c *coalescingConn) Close() error {
 	c.mu.Lock()
-	c.closing = true
-	c.cond.Broadcast()
+	c.closed = true
+	c.timer.Stop()
+	c.armed = false
+	c.timeout = min(c.timeout, time.Second)
 	c.mu.Unlock()
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	<-c.done
+	_ = c.flush()
 	return c.Conn.Close()
 }
 
 // openConnection dials tcp/mqtt and ssl/mqtts brokers itself so that the
-// connection can be wrapped; paho's own dialer handles websockets.
-func openConnection(tlsCfg *tls.Config, timeout time.Duration) paho.OpenConnectionFunc {
+// connection can be wrapped; paho's own dialer handles websockets. opened
+// gets every connection made.
+func openConnection(tlsCfg *tls.Config, timeout time.Duration, hold *atomic.Int32, opened func(*coalescingConn)) paho.OpenConnectionFunc {
 	return func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -129,6 +275,10 @@ func openConnection(tlsCfg *tls.Config, timeout time.Duration) paho.OpenConnecti
 		if err != nil {
 			return nil, err
 		}
-		return newCoalescingConn(c), nil
+		cc := newCoalescingConn(c, hold)
+		if opened != nil {
+			opened(cc)
+		}
+		return cc, nil
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -40,7 +41,7 @@ type Options struct {
 	QoS        byte // for Availability and Value topics; Discovery always uses QoS 1
 	Retain     bool // for Value topics; Discovery and Availability are always retained
 	WillTopic  string
-	Window     int           // unacknowledged publishes at most; default 4096
+	Window     int           // unacknowledged publishes at most; default 8192
 	MaxBackoff time.Duration // between connection attempts; default 30 s
 	// Subscriptions are (re)made on every connect; handlers run on their own goroutine.
 	Subscriptions map[string]func(payload []byte)
@@ -59,8 +60,20 @@ type Stats struct {
 
 type entry struct {
 	payload []byte
-	class   Class
+	topic   string
+	// The payload buffer is overwritten in place by the next value unless
+	// paho may still read it: handed over (seq != 0) and not yet written on
+	// conn as its PUBLISH number seq (coalescingConn counts them); with no
+	// conn to count on (websockets) seq is untracked and it is never reused.
+	conn  *coalescingConn
+	seq   uint64
+	class class8 // 64 bytes in all: the cache holds one per topic
 }
+
+// class8 is a Class in one byte.
+type class8 = uint8
+
+const untracked = ^uint64(0)
 
 // Publisher owns the MQTT connection and the last-value cache.
 type Publisher struct {
@@ -70,18 +83,27 @@ type Publisher struct {
 	mu        sync.Mutex
 	cache     map[string]*entry
 	order     [numClasses][]string
-	client    paho.Client // nil while disconnected
-	session   uint64      // bumps on every connect; stale republish loops stop
+	client    paho.Client     // nil while disconnected
+	conn      *coalescingConn // the connection of the latest connect attempt
+	session   uint64          // bumps on every connect; stale republish loops stop
 	republish chan struct{}
 
-	slots  chan struct{}   // one per unacknowledged publish
-	tokens chan paho.Token // collected in order by the acknowledger
+	hold atomic.Int32 // Hold/Release nesting: > 0 while producers have more input in hand
+
+	// The window: at most Window publishes unacknowledged. A producer that
+	// finds it full waits until it has drained to a quarter free, so that at
+	// saturation it wakes once per many acknowledgements, not once per each.
+	win      sync.Mutex
+	winCond  *sync.Cond
+	inflight int
+	waiting  int
+	tokens   chan paho.Token // collected in order by the acknowledger
 }
 
 // New returns a Publisher; call Run to connect.
 func New(opts Options) *Publisher {
 	if opts.Window <= 0 {
-		opts.Window = 4096
+		opts.Window = 8192
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
@@ -89,14 +111,15 @@ func New(opts Options) *Publisher {
 	if opts.Logger == nil {
 		opts.Logger = logrus.StandardLogger()
 	}
-	return &Publisher{
+	p := &Publisher{
 		opts:      opts,
 		log:       opts.Logger,
 		cache:     map[string]*entry{},
 		republish: make(chan struct{}, 1),
-		slots:     make(chan struct{}, opts.Window),
 		tokens:    make(chan paho.Token, opts.Window),
 	}
+	p.winCond = sync.NewCond(&p.win)
+	return p
 }
 
 // Publish records payload as the newest value of topic and sends it when it
@@ -104,44 +127,69 @@ func New(opts Options) *Publisher {
 // unacknowledged publishes is full; while disconnected it only records, and
 // the value goes out on the next connect. It reports whether the value changed.
 func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
-	changed, session, up := p.store(class, topic, payload)
+	changed, session, up, _ := p.store(class, topic, nil, payload)
 	if changed && up {
 		p.send(session, topic)
 	}
 	return changed
 }
 
-// store records payload as the newest value of topic.
-func (p *Publisher) store(class Class, topic string, payload []byte) (changed bool, session uint64, up bool) {
+// PublishTopic is Publish with the topic as bytes, which the call does not
+// keep: a topic seen before costs no allocation.
+func (p *Publisher) PublishTopic(class Class, topic []byte, payload []byte) bool {
+	changed, session, up, name := p.store(class, "", topic, payload)
+	if changed && up {
+		p.send(session, name)
+	}
+	return changed
+}
+
+// store records payload as the newest value of the topic given as a string
+// or, when topicBytes is not nil, as bytes. It returns the topic's name.
+func (p *Publisher) store(class Class, topic string, topicBytes []byte, payload []byte) (changed bool, session uint64, up bool, name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, ok := p.cache[topic]
-	if ok && e.class == class && bytes.Equal(e.payload, payload) {
-		return false, 0, false
+	var e *entry
+	if topicBytes != nil {
+		e = p.cache[string(topicBytes)]
+	} else {
+		e = p.cache[topic]
 	}
-	stored := bytes.Clone(payload)
+	if e != nil && Class(e.class) == class && bytes.Equal(e.payload, payload) {
+		return false, 0, false, e.topic
+	}
 	switch {
-	case !ok:
+	case e == nil:
+		if topicBytes != nil {
+			topic = string(topicBytes)
+		}
+		e = &entry{topic: topic, class: class8(class)}
+		p.cache[topic] = e
 		p.order[class] = append(p.order[class], topic)
-		p.cache[topic] = &entry{payload: stored, class: class}
-	case e.class != class:
-		e.class = class
-		e.payload = stored
-		p.order[class] = append(p.order[class], topic)
-	default:
-		e.payload = stored
+	case Class(e.class) != class:
+		e.class = class8(class)
+		p.order[class] = append(p.order[class], e.topic)
 	}
-	return true, p.session, p.client != nil
+	if cap(e.payload) >= len(payload) && (e.seq == 0 || (e.conn != nil && e.conn.wrote(e.seq))) {
+		e.payload = append(e.payload[:0], payload...)
+	} else {
+		e.payload = bytes.Clone(payload)
+	}
+	e.seq, e.conn = 0, nil
+	return true, p.session, p.client != nil, e.topic
 }
 
 // Delete forgets topic and clears its retained message on the broker.
 func (p *Publisher) Delete(topic string) {
 	p.mu.Lock()
 	delete(p.cache, topic)
-	client := p.client
+	var tok paho.Token
+	if p.client != nil {
+		tok = p.publish(topic, 1, true, []byte{}, nil)
+	}
 	p.mu.Unlock()
-	if client != nil {
-		p.track(client.Publish(topic, 1, true, []byte{}))
+	if tok != nil {
+		p.track(tok)
 	}
 }
 
@@ -171,25 +219,120 @@ func (p *Publisher) RequestRepublish() {
 	}
 }
 
+// Hold tells the publisher that more publishes follow right away (the
+// caller has more input in hand): small network writes are held back and
+// coalesced. Every Hold must be followed by a Release.
+func (p *Publisher) Hold() { p.hold.Add(1) }
+
+// Release ends a Hold: what is queued is written as soon as paho has handed
+// over every publish made so far.
+func (p *Publisher) Release() {
+	if p.hold.Add(-1) > 0 {
+		return
+	}
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
+		c.release()
+	}
+}
+
+func (p *Publisher) setConn(c *coalescingConn) {
+	p.mu.Lock()
+	p.conn = c
+	p.mu.Unlock()
+}
+
+// acquire takes a window slot. When the window is full, what is queued on
+// the connection is written now (its acknowledgements free the slots) and
+// the caller waits until a quarter of the window is free again.
+func (p *Publisher) acquire() {
+	p.win.Lock()
+	if p.inflight < p.opts.Window {
+		p.inflight++
+		p.win.Unlock()
+		return
+	}
+	p.win.Unlock()
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
+		c.setUrgent(true)
+		defer c.setUrgent(false)
+	}
+	p.win.Lock()
+	for p.inflight >= p.opts.Window {
+		p.waiting++
+		p.winCond.Wait()
+		p.waiting--
+	}
+	p.inflight++
+	p.win.Unlock()
+}
+
+// releaseSlot frees a window slot.
+func (p *Publisher) releaseSlot() {
+	p.win.Lock()
+	p.inflight--
+	if p.waiting > 0 && (p.inflight <= p.opts.Window-max(p.opts.Window/4, 1) || p.inflight == 0) {
+		p.winCond.Broadcast()
+	}
+	p.win.Unlock()
+}
+
+// unacknowledged is the number of publishes in the window.
+func (p *Publisher) unacknowledged() int {
+	p.win.Lock()
+	defer p.win.Unlock()
+	return p.inflight
+}
+
+// publish hands one message to paho; caller holds p.mu. When e is given,
+// it records where its payload went (see entry).
+func (p *Publisher) publish(topic string, qos byte, retain bool, payload []byte, e *entry) paho.Token {
+	c := p.conn
+	if c != nil {
+		seq := c.expect()
+		if e != nil {
+			e.conn, e.seq = c, seq
+		}
+	} else if e != nil {
+		e.conn, e.seq = nil, untracked // websocket: the payload is never reused
+	}
+	tok := p.client.Publish(topic, qos, retain, payload)
+	if c != nil {
+		select {
+		case <-tok.Done(): // refused before it reached the connection (or already acknowledged)
+			if tok.Error() != nil {
+				c.unexpect()
+			}
+		default:
+		}
+	}
+	return tok
+}
+
 // send publishes the newest value of topic within the window, if session is still current.
 func (p *Publisher) send(session uint64, topic string) {
-	p.slots <- struct{}{}
+	p.acquire()
 	p.mu.Lock()
 	e := p.cache[topic]
 	if p.client == nil || p.session != session || e == nil {
 		p.mu.Unlock()
-		<-p.slots
+		p.releaseSlot()
 		return
 	}
-	qos, retain := p.qosRetain(e.class)
-	tok := p.client.Publish(topic, qos, retain, e.payload)
+	qos, retain := p.qosRetain(Class(e.class))
+	tok := p.publish(topic, qos, retain, e.payload, e)
 	p.mu.Unlock()
 	p.tokens <- tok
 }
 
 // track hands a token from outside the window to the acknowledger.
 func (p *Publisher) track(tok paho.Token) {
-	p.slots <- struct{}{}
+	p.acquire()
 	p.tokens <- tok
 }
 
@@ -231,7 +374,7 @@ func (p *Publisher) acknowledge(ctx context.Context) {
 		} else if p.opts.Stats.Published != nil {
 			p.opts.Stats.Published(1)
 		}
-		<-p.slots
+		p.releaseSlot()
 	}
 }
 
@@ -245,12 +388,12 @@ func (p *Publisher) failed(reason string) {
 func (p *Publisher) Flush(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if len(p.slots) == 0 {
+		if p.unacknowledged() == 0 {
 			return true
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return len(p.slots) == 0
+	return p.unacknowledged() == 0
 }
 
 // Run keeps the broker connection up until ctx ends, then disconnects.
@@ -306,6 +449,7 @@ func (p *Publisher) connect(ctx context.Context) (paho.Client, chan error, error
 		SetOrderMatters(false).
 		SetConnectTimeout(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
+		SetWriteTimeout(writeTimeout). // bounds how long Publish waits for paho's writer
 		SetStore(noStore{}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			select {
@@ -320,7 +464,7 @@ func (p *Publisher) connect(ctx context.Context) (paho.Client, chan error, error
 		o.SetWill(p.opts.WillTopic, "offline", 1, true)
 	}
 	if !isWebsocket(p.opts.URL) {
-		o.SetCustomOpenConnectionFn(openConnection(p.opts.TLS, 10*time.Second))
+		o.SetCustomOpenConnectionFn(openConnection(p.opts.TLS, 10*time.Second, &p.hold, p.setConn))
 	}
 	client := paho.NewClient(o)
 	tok := client.Connect()
@@ -357,7 +501,7 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 
 	if p.opts.WillTopic != "" {
 		// First thing on every connect, whether or not the cached value changed.
-		p.store(Availability, p.opts.WillTopic, []byte("online"))
+		p.store(Availability, p.opts.WillTopic, nil, []byte("online"))
 		p.send(session, p.opts.WillTopic)
 	}
 	for topic, handler := range p.opts.Subscriptions {
@@ -429,7 +573,7 @@ func compact(order []string, cache map[string]*entry, c Class) []string {
 	out := order[:0]
 	seen := make(map[string]bool, len(order))
 	for _, t := range order {
-		if e := cache[t]; e != nil && e.class == c && !seen[t] {
+		if e := cache[t]; e != nil && Class(e.class) == c && !seen[t] {
 			seen[t] = true
 			out = append(out, t)
 		}

@@ -164,7 +164,14 @@ type Config struct {
 	// file and one clock between several streams.
 	Recorder io.Writer
 	OnSkip   func(reason string) // optional: an event was skipped (SkipTooLarge, SkipEmpty)
-	Logger   logrus.FieldLogger  // optional; default discards
+	// Busy and Idle are optional and bracket the handling of received bytes:
+	// Busy runs after a read from the stream returned data, Idle before the
+	// stream waits for more (every complete event received so far has been
+	// handed to the handler) and when the connection ends. Calls come in
+	// pairs, on Run's goroutine. The bridge uses them to coalesce MQTT writes
+	// while more input is in hand and to send them the moment it is not.
+	Busy, Idle func()
+	Logger     logrus.FieldLogger // optional; default discards
 
 	healthyAfter time.Duration // tests only; default healthyAfter
 }
@@ -357,7 +364,9 @@ func (s *stream) attempt(ctx context.Context) outcome {
 
 	hc := *s.client
 	hc.Timeout = 0
-	hc.Transport = &watchTransport{base: s.client.Transport, wd: wd}
+	wt := &watchTransport{base: s.client.Transport, wd: wd, busy: s.cfg.Busy, idle: s.cfg.Idle}
+	defer wt.end()
+	hc.Transport = wt
 	client := &gosse.Client{
 		HTTPClient:        &hc,
 		ResponseValidator: func(res *http.Response) error { return s.validate(res, &a, wd) },

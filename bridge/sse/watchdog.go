@@ -16,10 +16,10 @@ type watchdog struct {
 	origin  time.Time
 	last    atomic.Int64 // time.Since(origin) of the last activity, in ns
 	fired   atomic.Bool
+	paused  atomic.Bool // the handler runs: silence does not count
 
 	mu      sync.Mutex
 	timer   *time.Timer
-	paused  bool
 	stopped bool
 }
 
@@ -39,7 +39,11 @@ func (w *watchdog) expired() bool { return w.fired.Load() }
 func (w *watchdog) check() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.stopped || w.paused {
+	if w.stopped {
+		return
+	}
+	if w.paused.Load() { // look again once the handler could have returned
+		w.timer.Reset(w.timeout)
 		return
 	}
 	idle := time.Since(w.origin) - time.Duration(w.last.Load())
@@ -52,20 +56,13 @@ func (w *watchdog) check() {
 	w.cancel()
 }
 
-func (w *watchdog) pause() {
-	w.mu.Lock()
-	w.paused = true
-	w.mu.Unlock()
-}
+// pause and resume bracket every handler call; they only touch atomics (the
+// timer is re-armed by check, at most once per timeout).
+func (w *watchdog) pause() { w.paused.Store(true) }
 
 func (w *watchdog) resume() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.paused = false
-	if !w.stopped {
-		w.touch()
-		w.timer.Reset(w.timeout)
-	}
+	w.touch() // before unpausing: check must never see stale activity unpaused
+	w.paused.Store(false)
 }
 
 func (w *watchdog) stop() {
@@ -75,10 +72,21 @@ func (w *watchdog) stop() {
 	w.timer.Stop()
 }
 
-// watchTransport feeds the watchdog from response arrival and every body read.
+// watchTransport feeds the watchdog from response arrival and every body read,
+// and reports busy/idle around body reads (Config.Busy, Config.Idle).
 type watchTransport struct {
-	base http.RoundTripper // nil: http.DefaultTransport
-	wd   *watchdog
+	base       http.RoundTripper // nil: http.DefaultTransport
+	wd         *watchdog
+	busy, idle func() // optional
+	isBusy     bool   // between a busy and its idle; only the reading goroutine touches it
+}
+
+// end reports idle if the last read left the stream busy (the attempt is over).
+func (t *watchTransport) end() {
+	if t.isBusy {
+		t.isBusy = false
+		t.idle()
+	}
 }
 
 func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -91,19 +99,25 @@ func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.wd.touch()
-	res.Body = &watchedBody{ReadCloser: res.Body, wd: t.wd}
+	res.Body = &watchedBody{ReadCloser: res.Body, wd: t.wd, t: t}
 	return res, nil
 }
 
 type watchedBody struct {
 	io.ReadCloser
 	wd *watchdog
+	t  *watchTransport
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
+	b.t.end() // everything read so far has been handled
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.wd.touch()
+		if b.t.busy != nil && b.t.idle != nil {
+			b.t.isBusy = true
+			b.t.busy()
+		}
 	}
 	return n, err
 }

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
 )
 
 // Event is one decoded Teslemetry event. An event may carry several parts at
@@ -88,16 +91,20 @@ func Parse(data []byte) (Event, []Problem, error) {
 	bad := func(kind, format string, args ...any) {
 		problems = append(problems, Problem{Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	err := eachMember(data, func(key string, v []byte) {
-		switch key {
+	err := eachMemberRaw(data, func(rawKey, v []byte) {
+		switch string(keyBytes(rawKey)) {
 		case "vin":
-			if s, err := unquote(v); err == nil {
+			if inner, ok := simpleInner(v); ok {
+				ev.VIN = internVIN(inner)
+			} else if s, err := unquote(v); err == nil {
 				ev.VIN = s
 			} else {
 				bad("bad_vin", "vin is not a string")
 			}
 		case "createdAt":
-			if s, err := unquote(v); err == nil {
+			if inner, ok := simpleInner(v); ok {
+				ev.CreatedAt = parseTimeBytes(inner)
+			} else if s, err := unquote(v); err == nil {
 				ev.CreatedAt, _ = ParseTime(s)
 			}
 		case "isCache":
@@ -107,8 +114,9 @@ func Parse(data []byte) (Event, []Problem, error) {
 			if isNull(v) {
 				return
 			}
-			if err := eachMember(v, func(field string, value []byte) {
-				ev.Data = append(ev.Data, Datum{Field: field, Value: value})
+			ev.Data = make([]Datum, 0, 8)
+			if err := eachMemberRaw(v, func(rawField, value []byte) {
+				ev.Data = append(ev.Data, Datum{Field: fieldName(rawField), Value: value})
 			}); err != nil {
 				ev.Data = nil
 				bad("bad_data", "data: %v", err)
@@ -181,6 +189,93 @@ func decodeItems[W, T any](v []byte, kind string, bad func(kind, format string, 
 		bad(kind, "%v", err)
 	}
 	return out
+}
+
+// fieldNames interns the catalog's field names: decoding a known field name
+// does not allocate.
+var fieldNames = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range discovery.All() {
+		m[f.Name] = f.Name
+	}
+	return m
+}()
+
+// fieldName decodes a raw member name of a data object.
+func fieldName(rawKey []byte) string {
+	if inner, ok := simpleInner(rawKey); ok {
+		if name, ok := fieldNames[string(inner)]; ok {
+			return name
+		}
+		return string(inner)
+	}
+	s, _ := unquote(rawKey)
+	return s
+}
+
+// vins interns VINs: the same few cars send every event.
+var vins = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const maxInternedVINs = 4096
+
+func internVIN(inner []byte) string {
+	vins.Lock()
+	defer vins.Unlock()
+	if s, ok := vins.m[string(inner)]; ok {
+		return s
+	}
+	s := string(inner)
+	if len(vins.m) < maxInternedVINs {
+		vins.m[s] = s
+	}
+	return s
+}
+
+// parseTimeBytes is ParseTime for the form Teslemetry sends,
+// 2006-01-02T15:04:05[.fraction]Z, without allocating; anything else goes
+// through ParseTime. Unparsable times are zero.
+func parseTimeBytes(b []byte) time.Time {
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	if len(b) >= 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[len(b)-1] == 'Z' {
+		year, ok1 := num(b[0:4])
+		month, ok2 := num(b[5:7])
+		day, ok3 := num(b[8:10])
+		hour, ok4 := num(b[11:13])
+		minute, ok5 := num(b[14:16])
+		sec, ok6 := num(b[17:19])
+		frac, nsec, ok7 := b[19:len(b)-1], 0, true
+		if len(frac) > 0 {
+			if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+				ok7 = false
+			} else if nsec, ok7 = num(frac[1:]); ok7 {
+				for i := len(frac) - 1; i < 9; i++ {
+					nsec *= 10
+				}
+			}
+		}
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && month >= 1 && month <= 12 && day >= 1 &&
+			day <= daysIn(time.Month(month), year) && hour < 24 && minute < 60 && sec < 60 {
+			return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+		}
+	}
+	t, _ := ParseTime(string(b))
+	return t
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // compactObject returns v compacted when it is a JSON object, else records a problem.

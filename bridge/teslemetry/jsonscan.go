@@ -14,6 +14,15 @@ var errNotObject = errors.New("not a JSON object")
 // encoding/json so that member order is kept and one bad value cannot hide the
 // rest; values are checked when they are decoded.
 func eachMember(data []byte, fn func(key string, value []byte)) error {
+	return eachMemberRaw(data, func(rawKey, value []byte) {
+		key, _ := unquote(rawKey) // checked by eachMemberRaw
+		fn(key, value)
+	})
+}
+
+// eachMemberRaw is eachMember with each member name as its JSON literal,
+// quotes included (see keyBytes); names are checked to be valid strings.
+func eachMemberRaw(data []byte, fn func(rawKey, value []byte)) error {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return errNotObject
@@ -30,10 +39,12 @@ func eachMember(data []byte, fn func(key string, value []byte)) error {
 		if err != nil {
 			return err
 		}
-		key, err := unquote(data[i:kEnd])
-		if err != nil {
-			return err
+		if _, simple := simpleInner(data[i:kEnd]); !simple {
+			if _, err := unquote(data[i:kEnd]); err != nil {
+				return err
+			}
 		}
+		rawKey := data[i:kEnd]
 		i = skipSpace(data, kEnd)
 		if i >= len(data) || data[i] != ':' {
 			return fmt.Errorf("expected ':' at offset %d", i)
@@ -43,7 +54,7 @@ func eachMember(data []byte, fn func(key string, value []byte)) error {
 		if err != nil {
 			return err
 		}
-		fn(key, data[i:vEnd])
+		fn(rawKey, data[i:vEnd])
 		i = skipSpace(data, vEnd)
 		if i >= len(data) {
 			return errors.New("unexpected end of object")
@@ -57,6 +68,32 @@ func eachMember(data []byte, fn func(key string, value []byte)) error {
 			return fmt.Errorf("expected ',' or '}' at offset %d", i)
 		}
 	}
+}
+
+// simpleInner returns the bytes between the quotes of a JSON string literal
+// when they need no decoding (printable ASCII without backslashes), so that
+// they are exactly the decoded string.
+func simpleInner(lit []byte) ([]byte, bool) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return nil, false
+	}
+	inner := lit[1 : len(lit)-1]
+	for _, c := range inner {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return nil, false
+		}
+	}
+	return inner, true
+}
+
+// keyBytes returns the decoded member name of a raw key from eachMemberRaw,
+// without allocating when it is simple.
+func keyBytes(rawKey []byte) []byte {
+	if inner, ok := simpleInner(rawKey); ok {
+		return inner
+	}
+	s, _ := unquote(rawKey)
+	return []byte(s)
 }
 
 // eachElement calls fn for every element of the JSON array in data.
@@ -171,15 +208,7 @@ func unquote(lit []byte) (string, error) {
 	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
 		return "", errors.New("not a JSON string")
 	}
-	inner := lit[1 : len(lit)-1]
-	simple := true
-	for _, c := range inner {
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			simple = false
-			break
-		}
-	}
-	if simple {
+	if inner, ok := simpleInner(lit); ok {
 		return string(inner), nil
 	}
 	var s string

@@ -67,6 +67,13 @@ func isInvalidMarker(raw []byte) bool {
 
 // number formats a JSON number or numeric string as a bare number, converting units.
 func (fm Formatter) number(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
+	s := raw
+	if s[0] == '"' && len(s) >= 2 {
+		s = bytes.TrimSpace(s[1 : len(s)-1])
+	}
+	if canonicalDecimal(s) && fm.unconverted(f) {
+		return append(dst, s...), nil // what AppendNumber would write, without the float round trip
+	}
 	v, err := parseNumber(raw)
 	if err != nil {
 		return dst, err
@@ -76,6 +83,75 @@ func (fm Formatter) number(dst []byte, f *discovery.Field, raw []byte) ([]byte, 
 	}
 	return AppendNumber(dst, v), nil
 }
+
+// canonicalDecimal reports whether s is a decimal that AppendNumber writes
+// back unchanged after parsing: at most 15 digits, or an integer below 2^53
+// (so the float64 round trip is exact and shortest), no exponent, no leading zeros, no trailing zeros
+// after a decimal point, not negative zero, and at least 1e-5 in magnitude.
+func canonicalDecimal(s []byte) bool {
+	i := 0
+	if len(s) > 0 && s[0] == '-' {
+		i = 1
+	}
+	if i >= len(s) || s[i] < '0' || s[i] > '9' {
+		return false
+	}
+	digits, nonZero, dot, fracZeros := 0, false, -1, 0
+	for j := i; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			if c != '0' {
+				nonZero = true
+			} else if dot >= 0 && !nonZero {
+				fracZeros++
+			}
+		case c == '.' && dot < 0 && j > i:
+			dot = j
+		default:
+			return false
+		}
+	}
+	switch {
+	case digits > 16 || (digits == 16 && (dot >= 0 || string(s[i:]) > "9007199254740992")) || !nonZero || fracZeros > 4:
+		return false // 16 digits only for integers below 2^53, which float64 holds exactly
+	case s[i] == '0' && i+1 < len(s) && s[i+1] != '.': // leading zero
+		return false
+	case dot >= 0 && (dot == len(s)-1 || s[len(s)-1] == '0'): // "1." or trailing zero
+		return false
+	}
+	return true
+}
+
+// unconverted reports whether f's values are published as streamed in fm's units.
+func (fm Formatter) unconverted(f *discovery.Field) bool {
+	if f.Quantity == "" {
+		return true
+	}
+	if t := unconvertedByUnits[fm.Units]; f.Number >= 0 && f.Number < len(t) && catalogFields[f.Number] == f {
+		return t[f.Number]
+	}
+	_, changed := f.Convert(1, fm.Units)
+	return !changed
+}
+
+// catalogFields and unconvertedByUnits precompute unconverted for the catalog.
+var (
+	catalogFields      = discovery.All()
+	unconvertedByUnits = func() map[discovery.Units][]bool {
+		m := map[discovery.Units][]bool{}
+		for _, u := range []discovery.Units{discovery.UnitsNative, discovery.UnitsMetric, discovery.UnitsImperial, ""} {
+			t := make([]bool, len(catalogFields))
+			for i, f := range catalogFields {
+				_, changed := f.Convert(1, u)
+				t[i] = !changed
+			}
+			m[u] = t
+		}
+		return m
+	}()
+)
 
 // parseNumber reads a JSON number, or a string holding one; NaN and ±Inf are refused.
 func parseNumber(raw []byte) (float64, error) {
@@ -137,6 +213,11 @@ func boolean(dst []byte, raw []byte) ([]byte, error) {
 	case string(raw) == "true" || string(raw) == "false":
 		return append(dst, raw...), nil
 	case raw[0] == '"':
+		if inner, ok := simpleInner(raw); ok {
+			if b, ok := boolWords[string(inner)]; ok {
+				return strconv.AppendBool(dst, b), nil
+			}
+		}
 		s, err := unquote(raw)
 		if err != nil {
 			return dst, err
@@ -166,6 +247,16 @@ func enum(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
 	if raw[0] != '"' {
 		return anyValue(dst, raw) // e.g. a Semi enum sent as an int or object
 	}
+	if opt, ok := simpleInner(raw); ok { // the same as below, without allocating
+		if p := f.EnumPrefix; p != "" && len(opt) > len(p) && string(opt[:len(p)]) == p {
+			opt = opt[len(p):]
+		}
+		switch {
+		case string(opt) == "Unknown", len(opt) == 0:
+			return append(dst, Null...), nil
+		}
+		return append(dst, opt...), nil
+	}
 	s, err := unquote(raw)
 	if err != nil {
 		return dst, err
@@ -184,6 +275,9 @@ func enum(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
 func text(dst []byte, raw []byte) ([]byte, error) {
 	if raw[0] != '"' {
 		return anyValue(dst, raw)
+	}
+	if inner, ok := simpleInner(raw); ok && len(inner) > 0 {
+		return append(dst, inner...), nil
 	}
 	s, err := unquote(raw)
 	if err != nil {
@@ -205,6 +299,88 @@ type latLon struct {
 }
 
 func location(dst []byte, raw []byte) ([]byte, error) {
+	if lat, lon, ok := simpleLocation(raw); ok {
+		if math.Abs(lat) > 90 || math.Abs(lon) > 180 {
+			return append(dst, Null...), nil
+		}
+		dst = append(dst, `{"latitude":`...)
+		dst = AppendNumber(dst, lat)
+		dst = append(dst, `,"longitude":`...)
+		dst = AppendNumber(dst, lon)
+		return append(dst, '}'), nil
+	}
+	return locationSlow(dst, raw)
+}
+
+// simpleLocation reads the usual wire form, an object of exactly "latitude"
+// and "longitude" with plain numbers, without allocating; any other shape is
+// left to locationSlow (encoding/json's rules: case-insensitive names,
+// unknown members, numbers as strings, …).
+func simpleLocation(raw []byte) (lat, lon float64, ok bool) {
+	var haveLat, haveLon, bad bool
+	err := eachMemberRaw(raw, func(rawKey, v []byte) {
+		if bad || !isJSONNumber(v) {
+			bad = true
+			return
+		}
+		n, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			bad = true
+			return
+		}
+		switch string(rawKey) {
+		case `"latitude"`:
+			lat, haveLat, bad = n, true, bad || haveLat
+		case `"longitude"`:
+			lon, haveLon, bad = n, true, bad || haveLon
+		default:
+			bad = true
+		}
+	})
+	return lat, lon, err == nil && !bad && haveLat && haveLon
+}
+
+// isJSONNumber reports whether b is exactly one JSON number.
+func isJSONNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(b)
+}
+
+func locationSlow(dst []byte, raw []byte) ([]byte, error) {
 	var ll latLon
 	if raw[0] != '{' || json.Unmarshal(raw, &ll) != nil {
 		return dst, fmt.Errorf("%w: %s where a location belongs", ErrWrongType, kindOf(raw))
@@ -225,6 +401,78 @@ func location(dst []byte, raw []byte) ([]byte, error) {
 var doorNames = []string{"DriverFront", "DriverRear", "PassengerFront", "PassengerRear", "TrunkFront", "TrunkRear"}
 
 func doors(dst []byte, raw []byte) ([]byte, error) {
+	var m boolMembers
+	if simpleBools(raw, &m) && m.find("DoorState") < 0 {
+		dst = append(dst, '{')
+		for i, name := range doorNames {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = append(dst, name...)
+			dst = append(dst, `":`...)
+			j := m.find(name)
+			if j < 0 {
+				j = m.find(doorSnake[i])
+			}
+			dst = strconv.AppendBool(dst, j >= 0 && m.val[j])
+		}
+		return append(dst, '}'), nil
+	}
+	return doorsSlow(dst, raw)
+}
+
+var doorSnake = func() []string {
+	out := make([]string, len(doorNames))
+	for i, n := range doorNames {
+		out[i] = SnakeCase(n)
+	}
+	return out
+}()
+
+// boolMembers holds the members of a small object of plain bools.
+type boolMembers struct {
+	n   int
+	key [16][]byte
+	val [16]bool
+}
+
+func (m *boolMembers) find(name string) int {
+	for i := 0; i < m.n; i++ {
+		if string(m.key[i]) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// simpleBools reads an object of at most 16 members with simple, distinct
+// names and values true or false, without allocating; any other shape is left
+// to the encoding/json path.
+func simpleBools(raw []byte, m *boolMembers) bool {
+	bad := false
+	err := eachMemberRaw(raw, func(rawKey, v []byte) {
+		inner, ok := simpleInner(rawKey)
+		if bad || !ok || m.n == len(m.key) || m.find(string(inner)) >= 0 {
+			bad = true
+			return
+		}
+		switch string(v) {
+		case "true":
+			m.val[m.n] = true
+		case "false":
+			m.val[m.n] = false
+		default:
+			bad = true
+			return
+		}
+		m.key[m.n] = inner
+		m.n++
+	})
+	return err == nil && !bad
+}
+
+func doorsSlow(dst []byte, raw []byte) ([]byte, error) {
 	m, err := boolObject(raw)
 	if err != nil {
 		return dst, err
@@ -249,11 +497,62 @@ func doors(dst []byte, raw []byte) ([]byte, error) {
 
 // tireNames are the TPMS warning keys as published (snake_case, proto order);
 // the first four are always present.
-var tireNames = []string{"front_left", "front_right", "rear_left", "rear_right",
+var tireNames = [10]string{"front_left", "front_right", "rear_left", "rear_right",
 	"semi_middle_axle_left_2", "semi_middle_axle_right_2", "semi_rear_axle_left",
 	"semi_rear_axle_right", "semi_rear_axle_left_2", "semi_rear_axle_right_2"}
 
 func tires(dst []byte, raw []byte) ([]byte, error) {
+	var m boolMembers
+	if simpleBools(raw, &m) {
+		var idx [10]int // member index + 1 per tire
+		var buf [64]byte
+		clash := false
+		for j := 0; j < m.n; j++ {
+			sn := appendSnake(buf[:0], m.key[j])
+			for i, name := range tireNames {
+				if string(sn) == name {
+					clash = clash || idx[i] != 0
+					idx[i] = j + 1
+				}
+			}
+		}
+		if !clash { // two spellings of one tyre: leave it to the slow path
+			dst = append(dst, '{')
+			for i, name := range tireNames {
+				if i >= 4 && idx[i] == 0 {
+					continue
+				}
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, '"')
+				dst = append(dst, name...)
+				dst = append(dst, `":`...)
+				dst = strconv.AppendBool(dst, idx[i] != 0 && m.val[idx[i]-1])
+			}
+			return append(dst, '}'), nil
+		}
+	}
+	return tiresSlow(dst, raw)
+}
+
+// appendSnake is SnakeCase for ASCII names, appending to dst.
+func appendSnake(dst, s []byte) []byte {
+	for i, c := range s {
+		upper := c >= 'A' && c <= 'Z'
+		digit := c >= '0' && c <= '9'
+		if i > 0 && (upper || (digit && !isDigitByte(s[i-1]))) && s[i-1] != '_' {
+			dst = append(dst, '_')
+		}
+		if upper {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func tiresSlow(dst []byte, raw []byte) ([]byte, error) {
 	m, err := boolObject(raw)
 	if err != nil {
 		return dst, err
