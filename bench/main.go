@@ -235,7 +235,7 @@ func main() {
 		if err != nil {
 			fatal(fmt.Errorf("cache: %w", err))
 		}
-		progress("cache: %d topics, RSS %.1f MB, republish %s", r.topics, float64(r.rssKB)/1024, r.republish.Round(time.Millisecond))
+		progress("cache: %d topics, RSS %.1f MB, republish %s", r.cached, float64(r.rssKB)/1024, r.republish.Round(time.Millisecond))
 		rep.cache(r)
 	}
 	if want("size") {
@@ -328,7 +328,7 @@ func (r *report) twoCars(t twoCarsResult, steady time.Duration) {
 func (r *report) cache(c cacheResult) {
 	r.printf("\n## Last-value cache: 1,000 VINs × %d fields, discovery off\n\n", len(wideFields))
 	r.printf("- %d topics cached: RSS %.1f MB, peak %.1f MB; peak after the republish %.1f MB\n",
-		c.topics, float64(c.rssKB)/1024, float64(c.hwmKB)/1024, float64(c.hwmAfterKB)/1024)
+		c.cached, float64(c.rssKB)/1024, float64(c.hwmKB)/1024, float64(c.hwmAfterKB)/1024)
 	if c.note != "" {
 		r.printf("- broker killed and restarted empty while 1,000 values/s stream in: bridge back online after %s; %s\n",
 			c.reconnectWait.Round(time.Millisecond), c.note)
@@ -336,7 +336,7 @@ func (r *report) cache(c cacheResult) {
 		r.printf("- broker killed and restarted empty while 1,000 values/s stream in: bridge back online after %s, full republish of all %d topics %s after that (checked: the broker then holds all of them as retained messages)\n",
 			c.reconnectWait.Round(time.Millisecond), c.topics, c.republish.Round(time.Millisecond))
 	}
-	r.printf("- live values sent after the restart, received during/after the republish: %d; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (includes the time the broker was down)\n",
+	r.printf("- live values (1,000/s) sent after the bridge was back, i.e. during the republish: %d received; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		len(c.liveLat), percentile(c.liveLat, 50)/1000, percentile(c.liveLat, 99)/1000, percentile(c.liveLat, 100)/1000)
 }
 

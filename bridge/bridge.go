@@ -144,7 +144,7 @@ func (b *Bridge) Publisher() *mqttpub.Publisher { return b.pub }
 // Go runtime to one processor while it runs: the pipeline is one stream
 // reader handing each value through paho's goroutines to one socket, and a
 // second processor only turns those hand-offs into cross-core wake-ups
-// (about a third more CPU per value, measured in BENCHMARKS.md), CPU that a
+// (about 30 % more CPU per value, measured in BENCHMARKS.md), CPU that a
 // broker on the same machine needs more. Likewise, unless GOMEMLIMIT is set,
 // it sets a soft memory limit of 32 MiB, so that a large last-value cache
 // (tens of thousands of topics) does not let the heap grow to twice its
