@@ -71,6 +71,17 @@ func startBridge(t *testing.T, yamlExtra string) *harness {
 	return h
 }
 
+// snapshot sets the events every new stream starts with and also sends them to
+// a stream the bridge may already have opened (it connects as soon as it runs).
+func (h *harness) snapshot(events ...string) {
+	h.tesla.SetSnapshot(events...)
+	if h.tesla.Connections() > 0 {
+		for _, e := range events {
+			h.tesla.Send(e)
+		}
+	}
+}
+
 func (h *harness) stop() {
 	if h.cancel == nil {
 		return
@@ -86,7 +97,7 @@ func (h *harness) stop() {
 
 func TestSampleStreamBecomesRetainedTopics(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(testkit.SampleEvents(t)...)
+	h.snapshot(testkit.SampleEvents(t)...)
 	s := h.sub
 	wait := 5 * time.Second
 	s.WaitFor("teslemetry/bridge/state", "online", wait)
@@ -161,7 +172,7 @@ func TestSampleStreamBecomesRetainedTopics(t *testing.T) {
 
 func TestAvailabilityFollowsStreamHealth(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":50}}`)
+	h.snapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":50}}`)
 	avail := "teslemetry/" + vin1 + "/availability"
 	h.sub.WaitFor(avail, "online", 5*time.Second)
 	h.tesla.SetStatus(503)
@@ -214,7 +225,7 @@ func TestHostileInputIsSkipped(t *testing.T) {
 
 func TestShutdownPublishesOffline(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","state":"asleep"}`)
+	h.snapshot(`{"vin":"` + vin1 + `","state":"asleep"}`)
 	h.sub.WaitFor("teslemetry/"+vin1+"/availability", "online", 5*time.Second)
 	start := time.Now()
 	h.stop()

@@ -27,7 +27,7 @@ func publishOnce(t *testing.T, url, topic, payload string, retained bool) {
 
 func TestDiscoveryFirstSeenAndConfigEvent(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(
+	h.snapshot(
 		`{"vin":"`+vin1+`","isCache":true,"config":{"fields":{"InsideTemp":{"interval_seconds":60}}}}`,
 		`{"vin":"`+vin1+`","isCache":true,"data":{"VehicleName":"Sparky","CarType":"CarTypeModel3","Version":"2026.26.6 abc","BatteryLevel":70}}`,
 	)
@@ -58,7 +58,7 @@ func TestDiscoveryFirstSeenAndConfigEvent(t *testing.T) {
 // availability and states, even when the broker lost them.
 func TestBirthMessageRepublishes(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":70}}`)
+	h.snapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":70}}`)
 	value := "teslemetry/" + vin1 + "/v/BatteryLevel"
 	cfg := "homeassistant/sensor/teslemetry_" + vin1 + "/BatteryLevel/config"
 	h.sub.WaitFor(value, "70", 5*time.Second)
@@ -78,7 +78,7 @@ func TestBirthMessageRepublishes(t *testing.T) {
 
 func TestPurgeRemovesEverythingTheBridgeOwns(t *testing.T) {
 	h := startBridge(t, "")
-	h.tesla.SetSnapshot(
+	h.snapshot(
 		`{"vin":"`+vin1+`","data":{"BatteryLevel":70,"Locked":true}}`,
 		`{"vin":"`+vin2+`","data":{"BatteryLevel":50}}`,
 	)
@@ -130,7 +130,7 @@ func TestUnitsChangeValueAndDeclaredUnit(t *testing.T) {
 	} {
 		t.Run(tc.units+"/"+tc.field, func(t *testing.T) {
 			h := startBridge(t, "units: "+tc.units+"\n")
-			h.tesla.SetSnapshot(`{"vin":"` + vin1 + `","data":{"` + tc.field + `":` + tc.raw + `}}`)
+			h.snapshot(`{"vin":"` + vin1 + `","data":{"` + tc.field + `":` + tc.raw + `}}`)
 			h.sub.WaitFor("teslemetry/"+vin1+"/v/"+tc.field, tc.value, 5*time.Second)
 			cfgTopic := "homeassistant/sensor/teslemetry_" + vin1 + "/" + tc.field + "/config"
 			h.sub.WaitUntil("discovery", 5*time.Second, func(l map[string]string) bool { return l[cfgTopic] != "" })

@@ -28,7 +28,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	srv := httptest.NewServer(bridge.HTTPHandler(h.bridge, h.stats))
 	defer srv.Close()
 
-	h.tesla.SetSnapshot(`{"vin":"`+vin1+`","data":{"BatteryLevel":70,"Gear":"ShiftStateP"}}`, `{"vin":"`+vin1+`","data":{"Odometer":{"bad":1}}}`, `nonsense`)
+	h.snapshot(`{"vin":"`+vin1+`","data":{"BatteryLevel":70,"Gear":"ShiftStateP"}}`, `{"vin":"`+vin1+`","data":{"Odometer":{"bad":1}}}`, `nonsense`)
 	h.sub.WaitFor("teslemetry/"+vin1+"/v/Gear", "P", 5*time.Second)
 	waitStatus := func(want int) string {
 		deadline := time.Now().Add(10 * time.Second)
