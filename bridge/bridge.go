@@ -13,8 +13,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -32,9 +30,6 @@ import (
 
 // MaxEventSize is the largest event the bridge decodes (contract §8).
 const MaxEventSize = 1 << 20
-
-// defaultMemoryLimit is the Go runtime's soft memory limit while Run runs (see Run).
-const defaultMemoryLimit = 32 << 20
 
 // Options configure a Bridge.
 type Options struct {
@@ -139,23 +134,7 @@ func (b *Bridge) Publisher() *mqttpub.Publisher { return b.pub }
 
 // Run runs the bridge until ctx ends, then publishes offline states and
 // disconnects (contract §8: within 5 s).
-//
-// Unless the GOMAXPROCS environment variable says otherwise, Run limits the
-// Go runtime to one processor while it runs: the pipeline is one stream
-// reader handing each value through paho's goroutines to one socket, and a
-// second processor only turns those hand-offs into cross-core wake-ups
-// (about 30 % more CPU per value, measured in BENCHMARKS.md), CPU that a
-// broker on the same machine needs more. Likewise, unless GOMEMLIMIT is set,
-// it sets a soft memory limit of 32 MiB, so that a large last-value cache
-// (tens of thousands of topics) does not let the heap grow to twice its
-// size between collections; small caches never get near it.
 func (b *Bridge) Run(ctx context.Context) error {
-	if os.Getenv("GOMAXPROCS") == "" {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(defaultMemoryLimit))
-	}
 	b.mu.Lock()
 	b.startedAt = b.now()
 	for _, vin := range b.cfg.Teslemetry.VINs {
