@@ -4,7 +4,6 @@
 package config
 
 import (
-	"fmt"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -117,11 +116,12 @@ func (c *Config) VehicleName(vin string) string {
 // Duration is a time.Duration written as a Go duration string ("30s", "5m").
 type Duration time.Duration
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string. The error shows the value only
+// through describeNode, as a misplaced token must not be echoed.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration (use e.g. 30s, 5m)", n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return &valueError{describeNode(n) + " is not a duration (use e.g. 30s, 5m)"}
 	}
 	*d = Duration(v)
 	return nil

@@ -63,7 +63,7 @@ func Parse(data []byte, env Env) (*Config, error) {
 	if len(strings.TrimSpace(string(data))) > 0 {
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			return nil, &Error{Key: "(file)", Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+			return nil, &Error{Key: "(file)", Msg: "not valid YAML: " + scrubYAML(strings.TrimPrefix(err.Error(), "yaml: "))}
 		}
 		if len(root.Content) > 0 {
 			doc := root.Content[0]
@@ -109,32 +109,47 @@ func expandNode(n *yaml.Node, env Env) {
 }
 
 // checkKeys reports unknown keys (strict decoding) with their dotted path and
-// line, and records the line of every known key for later validation messages.
+// line, and records the line of every known key and list item for later
+// validation messages. Keys the user chose (VINs, unknown keys) appear in the
+// path through keyName, so that validation finds the line by the same path.
 func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int) Errors {
-	var errs Errors
-	if n.Kind != yaml.MappingNode {
-		return nil
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return checkMapping(n, t, path, lines)
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, item := range n.Content {
+			lines[index(path, i)] = item.Line
+		}
 	}
+	return nil
+}
+
+func checkMapping(n *yaml.Node, t reflect.Type, path string, lines map[string]int) Errors {
+	var errs Errors
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		key := join(path, k.Value)
-		lines[key] = k.Line
 		switch t.Kind() {
 		case reflect.Struct:
 			f, ok := fieldByTag(t, k.Value)
 			if !ok {
+				key := join(path, keyName(k.Value))
 				errs = append(errs, &Error{Key: key, Line: k.Line, Msg: "unknown key" + suggest(t, k.Value)})
 				continue
 			}
+			key := join(path, k.Value) // a known key, never a secret however long
+			lines[key] = k.Line
 			errs = append(errs, checkKeys(v, f.Type, key, lines)...)
 		case reflect.Map:
+			key := join(path, keyName(k.Value))
+			lines[key] = k.Line
 			errs = append(errs, checkKeys(v, t.Elem(), key, lines)...)
 		}
 	}
 	return errs
 }
 
-// decodeFields decodes each mapping entry separately so a type error can name its key.
+// decodeFields decodes each mapping entry of a section separately so a type
+// error can name its key. checkKeys has already rejected unknown keys.
 func decodeFields(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind != yaml.MappingNode {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -144,25 +159,125 @@ func decodeFields(n *yaml.Node, v reflect.Value, path string) error {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		key := join(path, k.Value)
 		f, _ := fieldByTag(v.Type(), k.Value)
-		target := v.FieldByIndex(f.Index)
-		if f.Type.Kind() == reflect.Struct && f.Type.NumField() > 0 && val.Kind == yaml.MappingNode {
-			if err := decodeFields(val, target, key); err != nil {
-				return err
-			}
-			continue
-		}
-		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
-			continue
-		}
-		if err := val.Decode(target.Addr().Interface()); err != nil {
-			msg := err.Error()
-			msg = regexp.MustCompile(`^yaml: (unmarshal errors:\n\s*)?(line \d+: )?`).ReplaceAllString(msg, "")
-			return &Error{Key: key, Line: val.Line, Msg: msg}
+		if err := decodeNode(val, v.FieldByIndex(f.Index), join(path, k.Value)); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// decodeNode decodes one value into v, descending into sections, maps and
+// lists so that a type error names the innermost key and its line (a wrong
+// vehicle name is vehicles.<VIN>.name, not vehicles). A null leaves the default.
+func decodeNode(n *yaml.Node, v reflect.Value, key string) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if _, custom := v.Addr().Interface().(yaml.Unmarshaler); custom {
+		return decodeWhole(n, v, key) // e.g. Duration: its own method decides
+	}
+	switch {
+	case v.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		return decodeFields(n, v, key)
+	case v.Kind() == reflect.Map && n.Kind == yaml.MappingNode && !hasMergeKey(n):
+		return decodeMap(n, v, key)
+	case v.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		return decodeList(n, v, key)
+	}
+	return decodeWhole(n, v, key)
+}
+
+// decodeWhole lets yaml.v3 decode a value (a scalar, or a mapping or list
+// that cannot be split up) and replaces its error by our own.
+func decodeWhole(n *yaml.Node, v reflect.Value, key string) error {
+	if err := n.Decode(v.Addr().Interface()); err != nil {
+		return decodeError(n, v.Type(), key, err)
+	}
+	return nil
+}
+
+// decodeMap decodes a mapping entry by entry into a map such as vehicles. It
+// rejects a key given twice, as yaml.v3 does, without repeating the key.
+func decodeMap(n *yaml.Node, v reflect.Value, path string) error {
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := join(path, keyName(k.Value))
+		if line, dup := first[k.Value]; dup {
+			return &Error{Key: key, Line: k.Line, Msg: fmt.Sprintf("is already set on line %d", line)}
+		}
+		first[k.Value] = k.Line
+		mk := reflect.New(v.Type().Key()).Elem()
+		if err := decodeNode(k, mk, key); err != nil {
+			return err
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if err := decodeNode(val, elem, key); err != nil {
+			return err
+		}
+		v.SetMapIndex(mk, elem)
+	}
+	return nil
+}
+
+// decodeList decodes a sequence item by item, replacing the default list.
+func decodeList(n *yaml.Node, v reflect.Value, path string) error {
+	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		if err := decodeNode(item, list.Index(i), index(path, i)); err != nil {
+			return err
+		}
+	}
+	v.Set(list)
+	return nil
+}
+
+// hasMergeKey reports a "<<: *anchor" entry, which only yaml.v3 itself can
+// resolve; such a mapping is decoded whole.
+func hasMergeKey(n *yaml.Node) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Tag == "!!merge" {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeError turns a decoding failure into an Error naming the key, the line
+// and the expected type. yaml.v3's own text is dropped on purpose: it repeats
+// the first characters of the value ("cannot unmarshal !!str `sk-SECR...`"),
+// which may be a token pasted under the wrong key.
+func decodeError(n *yaml.Node, t reflect.Type, key string, err error) *Error {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return &Error{Key: key, Line: n.Line, Msg: ve.msg}
+	}
+	return &Error{Key: key, Line: n.Line, Msg: expectedType(t) + " (got " + describeNode(n) + ")"}
+}
+
+// expectedType says what kind of value a Go type takes, in the words of the
+// configuration file.
+func expectedType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "must be a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "must be a number"
+	case reflect.Bool:
+		return "must be true or false"
+	case reflect.Slice, reflect.Array:
+		return "must be a list"
+	case reflect.Map, reflect.Struct:
+		return "must be a mapping"
+	case reflect.String:
+		return "must be a text value"
+	}
+	return "has the wrong type"
 }
 
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
@@ -190,6 +305,11 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// index is the dotted path of a list item, e.g. teslemetry.vins[1].
+func index(path string, i int) string {
+	return fmt.Sprintf("%s[%d]", path, i)
 }
 
 func orRoot(path string) string {

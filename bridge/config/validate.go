@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ func ValidVIN(s string) bool { return vinPattern.MatchString(s) }
 // MQTTSchemes are the broker URL schemes the bridge can connect with.
 var MQTTSchemes = []string{"tcp", "mqtt", "ssl", "mqtts", "ws", "wss"}
 
+// validate checks the decoded configuration. Every message that repeats a
+// value goes through quoteValue (and every user-chosen key through keyName):
+// a value may come from the environment or be a token under the wrong key.
 func (c *Config) validate() Errors {
 	var errs Errors
 	bad := func(key, format string, args ...any) {
@@ -32,7 +36,7 @@ func (c *Config) validate() Errors {
 	}
 	for i, vin := range t.VINs {
 		if !ValidVIN(vin) {
-			bad(fmt.Sprintf("teslemetry.vins[%d]", i), "%q is not a VIN (17 characters of A-Z and 0-9)", vin)
+			bad(index("teslemetry.vins", i), "%s is not a VIN (17 characters of A-Z and 0-9)", quoteValue(vin))
 		}
 	}
 	if t.IdleTimeout <= 0 {
@@ -47,7 +51,7 @@ func (c *Config) validate() Errors {
 		bad("mqtt.url", "must be a broker URL with scheme %s, e.g. tcp://localhost:1883", strings.Join(MQTTSchemes, ", "))
 	}
 	if m.QoS < 0 || m.QoS > 2 {
-		bad("mqtt.qos", "must be 0, 1 or 2 (got %d)", m.QoS)
+		bad("mqtt.qos", "must be 0, 1 or 2 (got %s)", quoteValue(strconv.Itoa(m.QoS)))
 	}
 	if m.ClientID == "" {
 		bad("mqtt.client_id", "must not be empty")
@@ -60,9 +64,9 @@ func (c *Config) validate() Errors {
 		case v == "":
 			bad(key, "must not be empty")
 		case strings.ContainsAny(v, "+#\x00"):
-			bad(key, "must not contain +, # or NUL (got %q)", v)
+			bad(key, "must not contain +, # or NUL (got %s)", quoteValue(v))
 		case strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/") || strings.Contains(v, "//"):
-			bad(key, "must not start or end with / or contain an empty level (got %q)", v)
+			bad(key, "must not start or end with / or contain an empty level (got %s)", quoteValue(v))
 		}
 	}
 	checkTopic("mqtt.base_topic", m.BaseTopic)
@@ -70,25 +74,25 @@ func (c *Config) validate() Errors {
 	checkTopic("homeassistant.discovery_prefix", h.DiscoveryPrefix)
 	checkTopic("homeassistant.status_topic", h.StatusTopic)
 	if m.BaseTopic != "" && m.BaseTopic == h.DiscoveryPrefix {
-		bad("homeassistant.discovery_prefix", "must differ from mqtt.base_topic (both are %q)", m.BaseTopic)
+		bad("homeassistant.discovery_prefix", "must differ from mqtt.base_topic (both are %s)", quoteValue(m.BaseTopic))
 	}
 
 	if !slices.Contains([]string{"native", "metric", "imperial"}, c.Units) {
-		bad("units", "must be native, metric or imperial (got %q)", c.Units)
+		bad("units", "must be native, metric or imperial (got %s)", quoteValue(c.Units))
 	}
 	for vin := range c.Vehicles {
 		if !ValidVIN(vin) {
-			bad("vehicles."+vin, "%q is not a VIN (17 characters of A-Z and 0-9)", vin)
+			bad(join("vehicles", keyName(vin)), "%s is not a VIN (17 characters of A-Z and 0-9)", quoteValue(vin))
 		}
 	}
 	if c.Webhook.Listen != "" && !strings.HasPrefix(c.Webhook.Path, "/") {
-		bad("webhook.path", "must start with / (got %q)", c.Webhook.Path)
+		bad("webhook.path", "must start with / (got %s)", quoteValue(c.Webhook.Path))
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "warning", "error"}, c.Log.Level) {
-		bad("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+		bad("log.level", "must be debug, info, warn or error (got %s)", quoteValue(c.Log.Level))
 	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
-		bad("log.format", "must be text or json (got %q)", c.Log.Format)
+		bad("log.format", "must be text or json (got %s)", quoteValue(c.Log.Format))
 	}
 	return errs
 }
