@@ -58,6 +58,7 @@ type Bridge struct {
 	replay  Options
 
 	topics topics
+	parser teslemetry.Parser // safe for concurrent use: the streams decode outside mu
 	format teslemetry.Formatter
 	disc   discovery.Options
 	pub    *mqttpub.Publisher
@@ -197,7 +198,7 @@ func (b *Bridge) handleData(st *stream, data []byte) {
 		b.drop("too_large", "event of %d bytes skipped", len(data))
 		return
 	}
-	ev, problems, err := teslemetry.Parse(data)
+	ev, problems, err := b.parser.Parse(data)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range problems {

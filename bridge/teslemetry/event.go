@@ -77,10 +77,38 @@ func (e *Event) IsVehicle() bool {
 		e.Errors != nil || e.Config != nil || e.VehicleData != nil
 }
 
+// Parser decodes SSE events like Parse and also interns their VINs: the same
+// few cars send every event, so after the first event of a car its VIN costs
+// no allocation. The zero Parser is ready to use; a Parser must not be copied
+// after first use.
+//
+// A Parser is safe for concurrent use, because its owners call Parse from
+// several goroutines at once: the bridge from one per SSE stream (outside its
+// own lock, so that streams decode in parallel), the webhook receiver from one
+// per request. A mutex held for one map lookup costs far less than the
+// alternative, a Parser per goroutine, which would need plumbing into every
+// stream and would hold the same VINs several times.
+type Parser struct {
+	vins vinTable
+}
+
+// Parse decodes the data of one SSE event, as the free function Parse does.
+func (p *Parser) Parse(data []byte) (Event, []Problem, error) {
+	return parse(data, &p.vins)
+}
+
 // Parse decodes the data of one SSE event. A malformed event returns a
 // Problem error; a malformed part of an otherwise good event is left out and
 // reported through problems, so the rest of the event is still used.
+//
+// Parse keeps no state between calls; a long-lived reader should use a Parser,
+// which saves allocating the VIN of every event.
 func Parse(data []byte) (Event, []Problem, error) {
+	return parse(data, nil)
+}
+
+// parse is Parse, interning VINs in vins unless it is nil.
+func parse(data []byte, vins *vinTable) (Event, []Problem, error) {
 	var (
 		ev       Event
 		problems []Problem
@@ -95,7 +123,7 @@ func Parse(data []byte) (Event, []Problem, error) {
 		switch string(keyBytes(rawKey)) {
 		case "vin":
 			if inner, ok := simpleInner(v); ok {
-				ev.VIN = internVIN(inner)
+				ev.VIN = vins.intern(inner)
 			} else if s, err := unquote(v); err == nil {
 				ev.VIN = s
 			} else {
@@ -213,23 +241,33 @@ func fieldName(rawKey []byte) string {
 	return s
 }
 
-// vins interns VINs: the same few cars send every event.
-var vins = struct {
-	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
+// vinTable interns VINs for a Parser. It is bounded, so that a stream of
+// made-up VINs cannot grow it without limit: once full, further new VINs are
+// allocated each time, as without a table.
+type vinTable struct {
+	mu sync.Mutex // held only for one map operation
+	m  map[string]string
+}
 
 const maxInternedVINs = 4096
 
-func internVIN(inner []byte) string {
-	vins.Lock()
-	defer vins.Unlock()
-	if s, ok := vins.m[string(inner)]; ok {
+// intern returns inner as a string, the same string every time for a VIN
+// already in the table. A nil table interns nothing.
+func (t *vinTable) intern(inner []byte) string {
+	if t == nil {
+		return string(inner)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.m[string(inner)]; ok { // the conversion does not allocate
 		return s
 	}
 	s := string(inner)
-	if len(vins.m) < maxInternedVINs {
-		vins.m[s] = s
+	if len(t.m) < maxInternedVINs {
+		if t.m == nil {
+			t.m = make(map[string]string)
+		}
+		t.m[s] = s
 	}
 	return s
 }

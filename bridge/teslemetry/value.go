@@ -397,27 +397,22 @@ func locationSlow(dst []byte, raw []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// doorNames are DoorState's six doors, in the order published.
+// doorNames are DoorState's six doors, in the order published; all six are
+// always published.
 var doorNames = []string{"DriverFront", "DriverRear", "PassengerFront", "PassengerRear", "TrunkFront", "TrunkRear"}
 
 func doors(dst []byte, raw []byte) ([]byte, error) {
 	var m boolMembers
 	if simpleBools(raw, &m) && m.find("DoorState") < 0 {
-		dst = append(dst, '{')
+		var out flagObject
 		for i, name := range doorNames {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '"')
-			dst = append(dst, name...)
-			dst = append(dst, `":`...)
 			j := m.find(name)
 			if j < 0 {
 				j = m.find(doorSnake[i])
 			}
-			dst = strconv.AppendBool(dst, j >= 0 && m.val[j])
+			out.set[i] = j >= 0 && m.val[j]
 		}
-		return append(dst, '}'), nil
+		return out.appendJSON(dst, doorNames, len(doorNames)), nil
 	}
 	return doorsSlow(dst, raw)
 }
@@ -429,6 +424,38 @@ var doorSnake = func() []string {
 	}
 	return out
 }()
+
+// flagObject is the published value of DoorState or a TPMS warning field: one
+// bool per name of the field's fixed list, by position. Both the fast and the
+// general path of each field fill one in, so that the payload is written by
+// one loop, appendJSON, and the two paths cannot drift apart.
+type flagObject struct {
+	set     [maxFlags]bool
+	present [maxFlags]bool // read only for the names after the always-published ones
+}
+
+// maxFlags is the length of the longest list of names, tireNames.
+const maxFlags = len(tireNames)
+
+// appendJSON appends {"name":bool,…} for names in order: the first always
+// names every time, the others only when present.
+func (o *flagObject) appendJSON(dst []byte, names []string, always int) []byte {
+	dst = append(dst, '{')
+	firstMember := len(dst)
+	for i, name := range names {
+		if i >= always && !o.present[i] {
+			continue
+		}
+		if len(dst) > firstMember {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = strconv.AppendBool(dst, o.set[i])
+	}
+	return append(dst, '}')
+}
 
 // boolMembers holds the members of a small object of plain bools.
 type boolMembers struct {
@@ -482,55 +509,38 @@ func doorsSlow(dst []byte, raw []byte) ([]byte, error) {
 			return dst, err
 		}
 	}
-	dst = append(dst, '{')
+	var out flagObject
 	for i, name := range doorNames {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '"')
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst = strconv.AppendBool(dst, lookupBool(m, name))
+		out.set[i] = lookupBool(m, name)
 	}
-	return append(dst, '}'), nil
+	return out.appendJSON(dst, doorNames, len(doorNames)), nil
 }
 
 // tireNames are the TPMS warning keys as published (snake_case, proto order);
-// the first four are always present.
+// the first alwaysTires are always published, the others only when sent.
 var tireNames = [10]string{"front_left", "front_right", "rear_left", "rear_right",
 	"semi_middle_axle_left_2", "semi_middle_axle_right_2", "semi_rear_axle_left",
 	"semi_rear_axle_right", "semi_rear_axle_left_2", "semi_rear_axle_right_2"}
 
+const alwaysTires = 4
+
 func tires(dst []byte, raw []byte) ([]byte, error) {
 	var m boolMembers
 	if simpleBools(raw, &m) {
-		var idx [10]int // member index + 1 per tire
+		var out flagObject
 		var buf [64]byte
 		clash := false
 		for j := 0; j < m.n; j++ {
 			sn := appendSnake(buf[:0], m.key[j])
 			for i, name := range tireNames {
 				if string(sn) == name {
-					clash = clash || idx[i] != 0
-					idx[i] = j + 1
+					clash = clash || out.present[i]
+					out.present[i], out.set[i] = true, m.val[j]
 				}
 			}
 		}
 		if !clash { // two spellings of one tyre: leave it to the slow path
-			dst = append(dst, '{')
-			for i, name := range tireNames {
-				if i >= 4 && idx[i] == 0 {
-					continue
-				}
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = append(dst, '"')
-				dst = append(dst, name...)
-				dst = append(dst, `":`...)
-				dst = strconv.AppendBool(dst, idx[i] != 0 && m.val[idx[i]-1])
-			}
-			return append(dst, '}'), nil
+			return out.appendJSON(dst, tireNames[:], alwaysTires), nil
 		}
 	}
 	return tiresSlow(dst, raw)
@@ -561,21 +571,12 @@ func tiresSlow(dst []byte, raw []byte) ([]byte, error) {
 	for k, v := range m {
 		snake[SnakeCase(k)] = v
 	}
-	dst = append(dst, '{')
+	var out flagObject
 	for i, name := range tireNames {
 		v, present := snake[name]
-		if i >= 4 && !present {
-			continue
-		}
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '"')
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst = strconv.AppendBool(dst, present && isTrue(v))
+		out.present[i], out.set[i] = present, present && isTrue(v)
 	}
-	return append(dst, '}'), nil
+	return out.appendJSON(dst, tireNames[:], alwaysTires), nil
 }
 
 func boolObject(raw []byte) (map[string]json.RawMessage, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -240,8 +241,12 @@ func FuzzParseAndFormat(f *testing.F) {
 	}
 	f.Add([]byte(`{"vin":"V","data":{"DoorState":{"DoorState":{"DriverFront":true}}}}`))
 	f.Add([]byte(`{"vin":"V","data":{"TpmsSoftWarnings":{"frontLeft":"true"},"Gear":"ShiftStateSNA"}}`))
+	var p Parser // interning must not change what is decoded
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, _, err := Parse(data)
+		ev, problems, err := Parse(data)
+		if pev, pproblems, perr := p.Parse(data); !reflect.DeepEqual(pev, ev) || !reflect.DeepEqual(pproblems, problems) || !reflect.DeepEqual(perr, err) {
+			t.Fatalf("Parser.Parse = %+v, %v, %v; Parse = %+v, %v, %v", pev, pproblems, perr, ev, problems, err)
+		}
 		if err != nil {
 			return
 		}

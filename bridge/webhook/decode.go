@@ -43,12 +43,21 @@ const (
 //
 // Anything else that is valid JSON returns ErrUnknownFormat; invalid JSON and
 // parts of the wrong type return ErrMalformed. On error the event is zero.
+//
+// Decode keeps no state between calls; the receiver served by Handler decodes
+// with a teslemetry.Parser of its own, which interns VINs.
 func Decode(body []byte) (teslemetry.Event, error) {
-	ev, _, err := decode(body)
+	ev, _, err := decode(teslemetry.Parse, body)
 	return ev, err
 }
 
-func decode(body []byte) (teslemetry.Event, string, error) {
+// sseParser decodes the data of one SSE event: teslemetry.Parse, or the Parse
+// method of a long-lived teslemetry.Parser.
+type sseParser func(data []byte) (teslemetry.Event, []teslemetry.Problem, error)
+
+// decode is Decode, parsing the flat and event formats with parse; it also
+// returns the name of the format.
+func decode(parse sseParser, body []byte) (teslemetry.Event, string, error) {
 	var raw json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil { // validates the whole body
 		return teslemetry.Event{}, "", fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -72,7 +81,7 @@ func decode(body []byte) (teslemetry.Event, string, error) {
 			ev, err = decodeTyped(top, data)
 		case '{', 'n':
 			format = formatFlat
-			ev, err = decodeFlat(raw)
+			ev, err = decodeFlat(parse, raw)
 		default:
 			return teslemetry.Event{}, "", fmt.Errorf("%w: \"data\" is a JSON %s", ErrUnknownFormat, kindName(data))
 		}
@@ -80,7 +89,7 @@ func decode(body []byte) (teslemetry.Event, string, error) {
 		switch kind(event) {
 		case '{', 'n':
 			format = formatEvent
-			ev, err = decodeEvent(top, event)
+			ev, err = decodeEvent(parse, top, event)
 		default:
 			return teslemetry.Event{}, "", fmt.Errorf("%w: \"event\" is a JSON %s", ErrUnknownFormat, kindName(event))
 		}
@@ -141,8 +150,8 @@ func decodeTyped(top map[string]json.RawMessage, data json.RawMessage) (teslemet
 }
 
 // decodeFlat reads the flat format, which is the SSE event verbatim.
-func decodeFlat(body []byte) (teslemetry.Event, error) {
-	ev, problems, err := teslemetry.Parse(body)
+func decodeFlat(parse sseParser, body []byte) (teslemetry.Event, error) {
+	ev, problems, err := parse(body)
 	if err != nil {
 		return teslemetry.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -156,7 +165,7 @@ func decodeFlat(body []byte) (teslemetry.Event, error) {
 }
 
 // decodeEvent reads the event format: the event object is an SSE data object.
-func decodeEvent(top map[string]json.RawMessage, event json.RawMessage) (teslemetry.Event, error) {
+func decodeEvent(parse sseParser, top map[string]json.RawMessage, event json.RawMessage) (teslemetry.Event, error) {
 	vin, err := optString(top, "source")
 	if err != nil {
 		return teslemetry.Event{}, err
@@ -167,7 +176,7 @@ func decodeEvent(top map[string]json.RawMessage, event json.RawMessage) (tesleme
 		wrapped = append(wrapped, `{"data":`...)
 		wrapped = append(wrapped, event...)
 		wrapped = append(wrapped, '}')
-		if ev, err = decodeFlat(wrapped); err != nil {
+		if ev, err = decodeFlat(parse, wrapped); err != nil {
 			return teslemetry.Event{}, err
 		}
 	}

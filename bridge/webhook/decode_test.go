@@ -234,7 +234,7 @@ func TestDecodeEveryWrapper(t *testing.T) {
 			}
 			for name, body := range map[string]string{"teslemetry": typed, "flat": flat, "event": event} {
 				t.Run(name, func(t *testing.T) {
-					got, format, err := decode([]byte(body))
+					got, format, err := decode(teslemetry.Parse, []byte(body))
 					if err != nil {
 						t.Fatalf("decode: %v\n%s", err, body)
 					}

@@ -56,6 +56,7 @@ type handler struct {
 	log     logrus.FieldLogger
 	onDrop  func(string)
 	sink    Sink
+	parser  teslemetry.Parser        // interns the VINs of flat bodies; safe for concurrent requests
 	lastLog map[string]*atomic.Int64 // drop reason → unix nanos of the last warning; keys fixed at construction
 }
 
@@ -115,7 +116,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	ev, format, err := decode(body)
+	ev, format, err := decode(h.parser.Parse, body)
 	if err != nil {
 		if errors.Is(err, ErrUnknownFormat) {
 			h.reject(w, r, http.StatusUnprocessableEntity, DropUnknownFormat, "unknown webhook format", err)
