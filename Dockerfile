@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 #
 # teslemetry2mqtt — plain Docker image (for Home Assistant use the add-on in addon/).
 #
@@ -8,6 +7,10 @@
 #
 # The Go toolchain runs natively on the build machine and cross-compiles a static
 # binary (CGO_ENABLED=0), so no emulation is needed for any target platform.
+# Needs BuildKit (the default since Docker 23). No "# syntax=" line on purpose: the
+# built-in Dockerfile frontend has everything used here, and a builder without
+# registry access (see scripts/docker-test.sh) then needs no frontend image.
+# `make docker-test` builds and tests this image for all three platforms.
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS

@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all clean
+.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test clean
 
 all: build
 
@@ -55,6 +55,10 @@ build-armv6:
 
 build-all: build-arm64 build-armv7 build-armv6
 	GOOS=linux GOARCH=amd64 $(GOBUILD) -o dist/$(BINARY)-linux-amd64 $(PKG)
+
+## docker-test: build the Docker and add-on images for every platform and test them (needs a Docker engine)
+docker-test:
+	bash scripts/docker-test.sh
 
 clean:
 	rm -rf $(BINARY) dist

@@ -79,3 +79,23 @@ func TestLogLinesAreScrubbed(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// healthcheck asks the address the bridge listens on, so moving the port with
+// HTTP_LISTEN does not break the Docker HEALTHCHECK.
+func TestHealthURLFollowsHTTPListen(t *testing.T) {
+	cases := map[string]string{
+		"":               "http://127.0.0.1:8099/healthz",
+		":8099":          "http://127.0.0.1:8099/healthz",
+		":9000":          "http://127.0.0.1:9000/healthz",
+		"0.0.0.0:9001":   "http://127.0.0.1:9001/healthz",
+		"[::]:9002":      "http://127.0.0.1:9002/healthz",
+		"127.0.0.2:9003": "http://127.0.0.2:9003/healthz",
+		"[::1]:9004":     "http://[::1]:9004/healthz",
+		"nonsense":       "http://127.0.0.1:8099/healthz",
+	}
+	for listen, want := range cases {
+		if got := healthURL(listen); got != want {
+			t.Errorf("healthURL(%q) = %s, want %s", listen, got, want)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -199,9 +201,24 @@ func checkConfigCmd(_ context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// healthURL is the /healthz address healthcheck asks by default: the bridge's
+// own http.listen when $HTTP_LISTEN sets it (as in the Docker image, so a user
+// who moves the port does not break the HEALTHCHECK), else the add-on's :8099.
+// A listen address without a host, or with a wildcard one, is asked on loopback.
+func healthURL(listen string) string {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(listen))
+	if err != nil || port == "" {
+		return "http://127.0.0.1:8099/healthz"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+}
+
 func healthcheckCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("healthcheck", out)
-	url := fs.String("url", "http://127.0.0.1:8099/healthz", "health endpoint to ask")
+	url := fs.String("url", healthURL(os.Getenv("HTTP_LISTEN")), "health endpoint to ask (default: from $HTTP_LISTEN, else :8099)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
