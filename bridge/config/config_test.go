@@ -100,6 +100,8 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{"vehicle vin", "teslemetry: {token: x}\nvehicles:\n  nope: {name: a}\n", "vehicles.nope", ""},
 		{"vehicle key", "teslemetry: {token: x}\nvehicles:\n  5YJ3E7EB9NF123456: {nam: a}\n", "vehicles.5YJ3E7EB9NF123456.nam", "line 3"},
 		{"not yaml", "teslemetry: [\n", "(file)", ""},
+		{"section twice", "teslemetry: {token: x}\nmqtt:\n  qos: 0\nmqtt:\n  retain: false\n", "mqtt (line 4): is already set on line 2", ""},
+		{"key twice", "teslemetry:\n  token: x\n  token: y\n", "teslemetry.token (line 3): is already set on line 2", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -137,6 +137,12 @@ func checkMapping(n *yaml.Node, t reflect.Type, path string, lines map[string]in
 				continue
 			}
 			key := join(path, k.Value) // a known key, never a secret however long
+			if first, dup := lines[key]; dup {
+				// yaml.v3 lets the last one win without a word; a second
+				// mqtt: section silently dropping the first is a trap.
+				errs = append(errs, &Error{Key: key, Line: k.Line, Msg: fmt.Sprintf("is already set on line %d", first)})
+				continue
+			}
 			lines[key] = k.Line
 			errs = append(errs, checkKeys(v, f.Type, key, lines)...)
 		case reflect.Map:
