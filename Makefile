@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test clean
+.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test systemd-test clean
 
 all: build
 
@@ -59,6 +59,10 @@ build-all: build-arm64 build-armv7 build-armv6
 ## docker-test: build the Docker and add-on images for every platform and test them (needs a Docker engine)
 docker-test:
 	bash scripts/docker-test.sh
+
+## systemd-test: install per deploy/teslemetry2mqtt.service's header into a Debian root and boot it with systemd-nspawn (root)
+systemd-test:
+	bash scripts/systemd-test.sh
 
 clean:
 	rm -rf $(BINARY) dist
