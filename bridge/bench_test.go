@@ -66,24 +66,28 @@ func BenchmarkDecodeRoute(b *testing.B) {
 		discovery bool
 	}{{"10VINs", 10, false}, {"10VINs_discovery", 10, true}, {"1000VINs", 1000, false}} {
 		b.Run(c.name, func(b *testing.B) {
-			br := newBenchBridge(b, c.discovery)
-			events := benchEvents(c.vins, 4000)
-			for _, ev := range events { // warm-up: every VIN and topic seen once
-				br.handleData(nil, ev)
-			}
-			const perEvent = 5
-			var ms0, ms1 runtime.MemStats
-			runtime.ReadMemStats(&ms0)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				br.handleData(nil, events[i%len(events)])
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&ms1)
-			values := float64(b.N * perEvent)
-			b.ReportMetric(values/b.Elapsed().Seconds(), "values/s")
-			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/values, "allocs/value")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/values, "ns/value")
+			benchHandle(b, newBenchBridge(b, c.discovery), benchEvents(c.vins, 4000), 5)
 		})
 	}
+}
+
+// benchHandle feeds events (of perEvent values each) to br.handleData, after
+// a warm-up pass in which every VIN and topic is seen once, and reports
+// values/s, allocs/value and ns/value.
+func benchHandle(b *testing.B, br *Bridge, events [][]byte, perEvent int) {
+	for _, ev := range events {
+		br.handleData(nil, ev)
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		br.handleData(nil, events[i%len(events)])
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	values := float64(b.N * perEvent)
+	b.ReportMetric(values/b.Elapsed().Seconds(), "values/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/values, "allocs/value")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/values, "ns/value")
 }

@@ -130,6 +130,9 @@ func TestSampleStreamBecomesRetainedTopics(t *testing.T) {
 		"teslemetry/" + vin1 + "/active_alerts":                `[]`,
 		"teslemetry/" + vin1 + "/last_seen":                    "2026-09-14T07:31:46Z",
 	}
+	// Derived charger power: vin1 is Disconnected, vin2 charging with AC 10.9 kW.
+	want["teslemetry/"+vin1+"/derived/charger_power"] = "0"
+	want["teslemetry/"+vin2+"/derived/charger_power"] = "10.9"
 	s.WaitUntil("sample topics", wait, func(latest map[string]string) bool {
 		for k, v := range want {
 			if latest[k] != v {

@@ -25,6 +25,7 @@ type vehicle struct {
 	alerts    map[string]bool // alert name → active
 	lastSeen  time.Time
 	lastEvent prometheus.Gauge // Metrics.LastEvent of this VIN, resolved once
+	derived   derived          // charger power and active route (derived.go)
 }
 
 func newVehicle(vin string) *vehicle {
@@ -47,6 +48,7 @@ func (b *Bridge) handleVehicleEvent(v *vehicle, ev *teslemetry.Event) {
 	for _, d := range ev.Data {
 		b.publishDatum(v, d)
 	}
+	b.finishDerived(v)
 	if ev.State != "" {
 		b.pub.Publish(mqttpub.Value, b.topics.vehicle(v.vin, "state"), []byte(ev.State))
 	}
@@ -77,6 +79,9 @@ func (b *Bridge) handleVehicleEvent(v *vehicle, ev *teslemetry.Event) {
 			slices.Sort(names)
 			for _, name := range names {
 				b.announceField(v, name)
+				if f, ok := discovery.Lookup(name); ok && f.DerivedInput().FeedsChargerPower() {
+					b.announceChargerPower(v)
+				}
 			}
 		}
 	}
@@ -113,6 +118,9 @@ func (b *Bridge) publishDatum(v *vehicle, d teslemetry.Datum) {
 	if err != nil {
 		b.dropLocked("wrong_type", "value of %s skipped: %v", Segment(d.Field), err)
 		return
+	}
+	if in := f.DerivedInput(); in != discovery.InputNone {
+		b.observeDerived(v, in, payload)
 	}
 	b.buf = payload[:0]
 	if b.metrics != nil {
@@ -213,6 +221,8 @@ func (b *Bridge) reannounce(v *vehicle) {
 		switch {
 		case k == "vehicle":
 			b.announceVehicle(v)
+		case k == chargerPowerKey:
+			b.announceChargerPower(v)
 		case len(k) > 6 && k[:6] == "iface:":
 			iface := k[6:]
 			b.announce(v, k, func() []discovery.Message {

@@ -1,7 +1,7 @@
 // Package discovery knows every Tesla Fleet Telemetry field and turns it into
 // Home Assistant MQTT discovery configs (contract §5 and §7).
 //
-// It has three parts:
+// It has four parts:
 //
 //   - the field catalog (fields_table.go, enums.go): one curated entry per row
 //     of reference/fleet-fields.tsv with its value kind, enum wire prefix and
@@ -10,7 +10,10 @@
 //   - units (units.go): what a numeric value as streamed becomes under
 //     units: native | metric | imperial, and the unit declared for it;
 //   - discovery payloads (entities.go): the retained config messages for a
-//     field, the per-vehicle status entities and the bridge device.
+//     field, the per-vehicle status entities and the bridge device;
+//   - derived values (derived.go): which fields feed the charger power, the
+//     rule as a small state value the bridge keeps per car, and the charger
+//     power's entity.
 //
 // The package is pure: no I/O, no mutable package state. The catalog is built
 // once at start-up and never changed; *Field values returned by Lookup, All

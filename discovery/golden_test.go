@@ -44,6 +44,7 @@ func TestGolden(t *testing.T) {
 		"UnknownField":               func() []Message { return o.FieldEntities(v, Unknown("SomeFutureField")) },
 		"vehicle":                    func() []Message { return o.VehicleEntities(v) },
 		"connectivity_wifi":          func() []Message { return []Message{o.ConnectivityEntity(v, "wifi")} },
+		"charger_power":              func() []Message { return []Message{o.ChargerPowerEntity(v)} },
 		"bridge":                     func() []Message { return o.BridgeEntities(true) },
 		// A bare vehicle: no model or firmware yet, name from the VIN.
 		"vehicle_bare": func() []Message {

@@ -261,6 +261,7 @@ func vehicleEntities(o Options, v Vehicle) []Message {
 	}
 	msgs = append(msgs, o.FieldEntities(v, Unknown("SomeFutureField"))...)
 	msgs = append(msgs, o.VehicleEntities(v)...)
+	msgs = append(msgs, o.ChargerPowerEntity(v))
 	for _, iface := range []string{"wifi", "cellular", "ethernet"} {
 		msgs = append(msgs, o.ConnectivityEntity(v, iface))
 	}
