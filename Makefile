@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test systemd-test clean
+.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test systemd-test nodered-test clean
 
 all: build
 
@@ -63,6 +63,10 @@ docker-test:
 ## systemd-test: install per deploy/teslemetry2mqtt.service's header into a Debian root and boot it with systemd-nspawn (root)
 systemd-test:
 	bash scripts/systemd-test.sh
+
+## nodered-test: the Node-RED example flow in a real Node-RED (npm) against the bridge and mosquitto
+nodered-test:
+	bash scripts/nodered-test.sh
 
 clean:
 	rm -rf $(BINARY) dist
