@@ -62,6 +62,9 @@ type Bridge struct {
 	format teslemetry.Formatter
 	disc   discovery.Options
 	pub    *mqttpub.Publisher
+	// cleanup deletes stale discovery configs after each connect; nil with
+	// discovery off (cleanup.go).
+	cleanup *staleCleanup
 
 	mu          sync.Mutex // guards everything below and serialises event handling
 	buf         []byte
@@ -124,8 +127,12 @@ func New(o Options) (*Bridge, error) {
 				}
 			},
 		},
-		Logger: o.Logger, Stats: stats,
+		OnRepublished: b.onRepublished,
+		Logger:        o.Logger, Stats: stats,
 	})
+	if cfg.HomeAssistant.Discovery {
+		b.cleanup = newStaleCleanup(cfg, b.disc, b.pub, o.Logger, o.Metrics)
+	}
 	b.streams = b.makeStreams()
 	return b, nil
 }
@@ -166,6 +173,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); b.infoLoop(ctx) }()
+	if b.cleanup != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.cleanup.run(ctx) }()
+	}
 
 	<-ctx.Done()
 	wg.Wait()

@@ -38,11 +38,21 @@ type harness struct {
 // startBridge runs the bridge in-process against an embedded broker and a fake Teslemetry.
 func startBridge(t *testing.T, yamlExtra string) *harness {
 	t.Helper()
+	return startBridgeSeeded(t, yamlExtra, nil)
+}
+
+// startBridgeSeeded is startBridge with seed run against the broker before
+// the bridge starts (e.g. retained topics a previous run left); seed may be nil.
+func startBridgeSeeded(t *testing.T, yamlExtra string, seed func(brokerURL string)) *harness {
+	t.Helper()
 	br, err := broker.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { br.Close() })
+	if seed != nil {
+		seed(br.URL())
+	}
 	tesla := testkit.NewFakeTeslemetry(t, token)
 	yml := "teslemetry:\n  token: " + token + "\n  url: " + tesla.URL() + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
 		"mqtt:\n  url: " + br.URL() + "\n" + yamlExtra

@@ -17,6 +17,9 @@ type Metrics struct {
 	StreamUp      *prometheus.GaugeVec   // by stream
 	LastEvent     *prometheus.GaugeVec   // unix seconds, by VIN
 	MQTTConnected prometheus.Gauge
+	// StaleDiscoveryRemoved counts the retained discovery configs of this
+	// bridge that this version never publishes, deleted after a connect.
+	StaleDiscoveryRemoved prometheus.Counter
 }
 
 // NewMetrics creates and registers the bridge's metrics.
@@ -50,9 +53,13 @@ func NewMetrics() *Metrics {
 		MQTTConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "teslemetry2mqtt_mqtt_connected", Help: "1 while the MQTT connection is up.",
 		}),
+		StaleDiscoveryRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_stale_discovery_removed_total",
+			Help: "Retained Home Assistant discovery configs of this bridge that this version no longer publishes, deleted.",
+		}),
 	}
 	m.Registry.MustRegister(m.Events, m.Values, m.Publishes, m.PublishErrors, m.Dropped,
-		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected,
+		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,7 +1,7 @@
 // Package discovery knows every Tesla Fleet Telemetry field and turns it into
 // Home Assistant MQTT discovery configs (contract §5 and §7).
 //
-// It has four parts:
+// It has five parts:
 //
 //   - the field catalog (fields_table.go, enums.go): one curated entry per row
 //     of reference/fleet-fields.tsv with its value kind, enum wire prefix and
@@ -13,7 +13,10 @@
 //     field, the per-vehicle status entities and the bridge device;
 //   - derived values (derived.go): which fields feed the charger power, the
 //     rule as a small state value the bridge keeps per car, and the charger
-//     power's entity.
+//     power's entity;
+//   - stale-config knowledge (publishable.go): which (component, object id)
+//     pairs this version can publish per node kind, derived from the code
+//     above, and whether a retained config is this bridge's.
 //
 // The package is pure: no I/O, no mutable package state. The catalog is built
 // once at start-up and never changed; *Field values returned by Lookup, All

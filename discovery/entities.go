@@ -10,6 +10,10 @@ import (
 // DefaultSupportURL is the origin support_url when Options.SupportURL is empty.
 const DefaultSupportURL = "https://github.com/teslemetry2mqtt/teslemetry2mqtt"
 
+// OriginName is the origin name of every config the bridge publishes; stale
+// cleanup (publishable.go) only ever touches configs that carry it.
+const OriginName = "teslemetry2mqtt"
+
 // GPSAccuracy is the gps_accuracy (metres) given to device trackers: Tesla
 // sends none, and 0 breaks consumers (home-assistant.md §8).
 const GPSAccuracy = 10
@@ -142,7 +146,7 @@ func (o Options) origin() origin {
 	if url == "" {
 		url = DefaultSupportURL
 	}
-	return origin{Name: "teslemetry2mqtt", SWVersion: o.Version, SupportURL: url}
+	return origin{Name: OriginName, SWVersion: o.Version, SupportURL: url}
 }
 
 func (o Options) bridgeID() string { return o.id() + "_bridge" }
@@ -311,6 +315,10 @@ func (o Options) VehicleEntities(v Vehicle) []Message {
 	}
 }
 
+// connectivityObjectPrefix starts the object id of every connectivity entity;
+// the rest is the interface, which the car names (Publishable knows the pattern).
+const connectivityObjectPrefix = "connectivity_"
+
 var ifaceNames = map[string]string{"wifi": "Wifi", "cellular": "Cellular", "ethernet": "Ethernet"}
 
 // ConnectivityEntity returns the binary_sensor of one network interface of
@@ -324,7 +332,7 @@ func (o Options) ConnectivityEntity(v Vehicle, iface string) Message {
 	}
 	c := config{Name: name, DeviceClass: "connectivity", EntityCategory: "diagnostic", EnabledByDefault: true,
 		StateTopic: o.vehicleTopic(v, "connectivity/"+iface), PayloadOn: "connected", PayloadOff: "disconnected"}
-	return o.vehicleMessage(v, ComponentBinarySensor, "connectivity_"+strings.ToLower(iface), c, nil)
+	return o.vehicleMessage(v, ComponentBinarySensor, connectivityObjectPrefix+strings.ToLower(iface), c, nil)
 }
 
 // BridgeEntities returns the bridge device's entities: Connection state, and

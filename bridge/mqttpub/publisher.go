@@ -47,8 +47,12 @@ type Options struct {
 	Subscriptions map[string]func(payload []byte)
 	// OnConnect runs after every connect, before the full republish starts.
 	OnConnect func()
-	Logger    logrus.FieldLogger
-	Stats     Stats
+	// OnRepublished runs, on the republish goroutine, when the full
+	// republish of a connect has been handed to the broker (not after the
+	// republishes Home Assistant's birth asks for, nor when the session ended first).
+	OnRepublished func()
+	Logger        logrus.FieldLogger
+	Stats         Stats
 }
 
 // Stats receives counts; any field may be nil.
@@ -126,7 +130,14 @@ func New(opts Options) *Publisher {
 // differs from the previous one. While connected it blocks when the window of
 // unacknowledged publishes is full; while disconnected it only records, and
 // the value goes out on the next connect. It reports whether the value changed.
+//
+// An empty payload is refused (reported as unchanged): on a retained topic it
+// would delete the topic (contract §5); deletions go through Delete and
+// ClearRetained.
 func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
+	if len(payload) == 0 {
+		return false
+	}
 	changed, session, up, _ := p.store(class, topic, nil, payload)
 	if changed && up {
 		p.send(session, topic)
@@ -137,6 +148,9 @@ func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
 // PublishTopic is Publish with the topic as bytes, which the call does not
 // keep: a topic seen before costs no allocation.
 func (p *Publisher) PublishTopic(class Class, topic []byte, payload []byte) bool {
+	if len(payload) == 0 {
+		return false
+	}
 	changed, session, up, name := p.store(class, "", topic, payload)
 	if changed && up {
 		p.send(session, name)
@@ -191,6 +205,25 @@ func (p *Publisher) Delete(topic string) {
 	if tok != nil {
 		p.track(tok)
 	}
+}
+
+// ClearRetained deletes the retained message of a topic the publisher does
+// not hold (a stale discovery config left by an older version) with an empty
+// retained QoS 1 publish, and reports whether it sent one. It sends nothing
+// when the publisher holds a value for topic or is disconnected. The check
+// and the publish happen under one lock, so a value published for topic
+// later is sent after the deletion and wins. The cache is not touched: the
+// deletion is never republished.
+func (p *Publisher) ClearRetained(topic string) bool {
+	p.mu.Lock()
+	if _, held := p.cache[topic]; held || p.client == nil {
+		p.mu.Unlock()
+		return false
+	}
+	tok := p.publish(topic, 1, true, []byte{}, nil)
+	p.mu.Unlock()
+	p.track(tok)
+	return true
 }
 
 // Topics returns every topic the publisher holds a value for.
@@ -516,11 +549,16 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	start := func() {
+	start := func(done func()) {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.republishAll(sessCtx, session) }()
+		go func() {
+			defer wg.Done()
+			if p.republishAll(sessCtx, session) && done != nil {
+				done()
+			}
+		}()
 	}
-	start()
+	start(p.opts.OnRepublished)
 	for {
 		select {
 		case err := <-lost:
@@ -534,14 +572,15 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 				continue
 			}
 			wg.Wait()
-			start()
+			start(nil)
 		}
 	}
 }
 
 // republishAll sends the newest value of every topic, discovery first, spread
 // out so that tens of thousands of topics take a few seconds, not one burst.
-func (p *Publisher) republishAll(ctx context.Context, session uint64) {
+// It reports whether it got through them all before ctx ended.
+func (p *Publisher) republishAll(ctx context.Context, session uint64) bool {
 	p.mu.Lock()
 	var topics []string
 	for c := range numClasses {
@@ -556,16 +595,17 @@ func (p *Publisher) republishAll(ctx context.Context, session uint64) {
 	}
 	for i, topic := range topics {
 		if i > 0 && i%chunk == 0 && !sleep(ctx, pause) {
-			return
+			return false
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if topic != p.opts.WillTopic { // already sent first by serve
 			p.send(session, topic)
 		}
 	}
 	p.log.WithField("topics", len(topics)).Debug("republished all topics")
+	return true
 }
 
 // compact drops topics that were deleted or moved to another class.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
@@ -143,6 +144,63 @@ func TestRepublishAfterBrokerRestart(t *testing.T) {
 	for _, m := range sub.Messages() {
 		if m.Payload == "old" {
 			t.Errorf("stale value replayed on %s", m.Topic)
+		}
+	}
+}
+
+// ClearRetained deletes only topics the publisher does not hold, and a
+// deleted topic never comes back with a republish; Publish refuses an empty
+// payload (it would delete the topic).
+func TestClearRetainedOnlyForeignTopicsAndNeverRepublished(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	seed := testkit.Subscribe(t, b.URL(), "t/#")
+	p, _ := startPublisher(t, b.URL(), 0)
+	waitConnected(t, p)
+	p.Publish(mqttpub.Discovery, "t/config/own", []byte(`{"own":1}`))
+	seed.WaitFor("t/config/own", `{"own":1}`, 5*time.Second)
+	if p.Publish(mqttpub.Discovery, "t/config/own", nil) || p.Publish(mqttpub.Value, "t/v/x", []byte{}) {
+		t.Error("Publish accepted an empty payload")
+	}
+	// A retained config left by someone else (an older version).
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("seed"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := c.Publish("t/config/old", 1, true, `{"old":1}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	c.Disconnect(50)
+	seed.WaitFor("t/config/old", `{"old":1}`, 5*time.Second)
+	if p.ClearRetained("t/config/own") {
+		t.Error("ClearRetained deleted a topic the publisher holds")
+	}
+	if !p.ClearRetained("t/config/old") {
+		t.Fatal("ClearRetained did not send")
+	}
+	seed.WaitUntil("old config deleted", 5*time.Second, func(l map[string]string) bool {
+		_, ok := l["t/config/old"]
+		return !ok && l["t/config/own"] == `{"own":1}`
+	})
+	p.RequestRepublish()
+	time.Sleep(2500 * time.Millisecond) // the republish waits 0.5–2 s
+	for _, m := range seed.Messages() {
+		if m.Topic == "t/config/old" && m.Payload != `{"old":1}` && m.Payload != "" {
+			t.Errorf("unexpected payload on the deleted topic: %q", m.Payload)
+		}
+	}
+	if n := seed.Count("t/config/own"); n < 2 {
+		t.Errorf("own config republished %d times, want ≥ 2 (first publish + republish)", n)
+	}
+	if n := seed.Count("t/config/old"); n != 2 {
+		t.Errorf("t/config/old received %d messages, want 2 (the seed, one deletion)", n)
+	}
+	for _, topic := range p.Topics() {
+		if topic == "t/config/old" {
+			t.Error("the deletion entered the cache")
 		}
 	}
 }

@@ -1,0 +1,158 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+)
+
+// Stale discovery cleanup, as Zigbee2MQTT's Home Assistant extension does
+// it: when a newer version stops publishing an entity, its retained config
+// would keep a dead entity in Home Assistant forever. After every MQTT
+// (re)connect, once its own republish is out, the bridge reads the retained discovery configs and deletes
+// those that are provably its own and that this version can never publish.
+//
+// Collection uses a short-lived client of its own (as purge does) rather than
+// the publisher's session: the publisher stays an outbound pipeline whose
+// only subscription is Home Assistant's status, a large retained store
+// (thousands of other integrations' configs) never queues behind or in front
+// of the bridge's publishes, and the handler sees each message's topic and
+// retained flag. Deletions go through the publisher (ClearRetained), which
+// refuses any topic it holds a value for: a config the bridge published in
+// this run is never deleted, and a deletion never enters its republish cache.
+
+// cleanupWindow is how long a pass listens for retained configs: until none
+// arrived for a second, at most five seconds.
+var cleanupWindow = retainedWindow{Quiet: time.Second, Limit: 5 * time.Second}
+
+// staleCleanup finds and deletes stale discovery configs of this bridge.
+type staleCleanup struct {
+	cfg     *config.Config
+	disc    discovery.Options
+	pub     *mqttpub.Publisher
+	log     logrus.FieldLogger
+	removed prometheus.Counter // nil without metrics
+	window  retainedWindow
+	// requests holds at most one pending pass: connects during a pass
+	// coalesce into one more pass after it.
+	requests chan struct{}
+}
+
+func newStaleCleanup(cfg *config.Config, disc discovery.Options, pub *mqttpub.Publisher, log logrus.FieldLogger, m *Metrics) *staleCleanup {
+	c := &staleCleanup{cfg: cfg, disc: disc, pub: pub, log: log, window: cleanupWindow, requests: make(chan struct{}, 1)}
+	if m != nil {
+		c.removed = m.StaleDiscoveryRemoved
+	}
+	return c
+}
+
+// onRepublished is the publisher's OnRepublished hook: once the bridge has
+// republished everything after a (re)connect, it asks for a cleanup pass. It
+// returns at once.
+func (b *Bridge) onRepublished() {
+	if b.cleanup != nil {
+		b.cleanup.request()
+	}
+}
+
+func (c *staleCleanup) request() {
+	select {
+	case c.requests <- struct{}{}:
+	default:
+	}
+}
+
+// run performs one pass per request until ctx ends.
+func (c *staleCleanup) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.requests:
+			c.pass(ctx)
+		}
+	}
+}
+
+// pass collects the candidate configs and deletes the stale ones. The
+// decision does not depend on what the publisher has republished:
+// Publishable covers every entity this version could publish, and the
+// publisher itself refuses the topics it holds. The pass still starts only
+// once the republish is acknowledged (or after two seconds), so that the
+// broker is not asked for its retained store while it is busy storing ours
+// (the embedded broker of demo mode also races there).
+func (c *staleCleanup) pass(ctx context.Context) {
+	for range 20 {
+		if ctx.Err() != nil || c.pub.Flush(100*time.Millisecond) {
+			break
+		}
+	}
+	found, err := c.collect(ctx)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			c.log.WithError(err).Warn("stale discovery cleanup skipped")
+		}
+		return
+	}
+	topics := make([]string, 0, len(found))
+	for t := range found {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics) // a stable log order
+	removed := 0
+	for _, topic := range topics {
+		if ctx.Err() != nil {
+			return
+		}
+		if !c.stale(topic, found[topic]) || !c.pub.ClearRetained(topic) {
+			continue
+		}
+		removed++
+		if c.removed != nil {
+			c.removed.Inc()
+		}
+		c.log.WithField("topic", topic).Info("removed stale Home Assistant discovery config")
+	}
+	c.log.WithField("candidates", len(found)).WithField("removed", removed).Debug("stale discovery cleanup done")
+}
+
+// collect returns the retained configs on this bridge's nodes.
+func (c *staleCleanup) collect(ctx context.Context) (map[string][]byte, error) {
+	client, err := dialShortLived(ctx, c.cfg, "cleanup")
+	if err != nil {
+		return nil, err
+	}
+	defer client.Disconnect(250)
+	return collectRetained(ctx, client, []string{c.disc.Prefix + "/+/+/+/config"}, c.onOwnNode, c.window)
+}
+
+// onOwnNode reports whether a config topic names one of this bridge's nodes:
+// <base>_bridge, or <base>_<VIN> with a real VIN. It looks at the topic only,
+// so that other integrations' payloads are not even kept.
+func (c *staleCleanup) onOwnNode(topic string) bool {
+	ct, ok := c.disc.ParseConfigTopic(topic)
+	if !ok {
+		return false
+	}
+	kind, vin := c.disc.OwnNode(ct.Node)
+	return kind == discovery.NodeBridge || kind == discovery.NodeVehicle && config.ValidVIN(vin)
+}
+
+// stale reports whether a retained config is this bridge's (right node,
+// origin, device and base topic) and one this version never publishes.
+func (c *staleCleanup) stale(topic string, payload []byte) bool {
+	if !c.onOwnNode(topic) {
+		return false
+	}
+	ct, _ := c.disc.ParseConfigTopic(topic)
+	kind, _ := c.disc.OwnNode(ct.Node)
+	return !discovery.Publishable(kind, ct.Component, ct.Object) && c.disc.Ours(ct.Node, payload)
+}
