@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -95,6 +96,12 @@ func (c *staleCleanup) pass(ctx context.Context) {
 			break
 		}
 	}
+	// A pass is rare (once per connect) but transient-heavy: the first one
+	// builds discovery's Publishable set by rendering every entity the
+	// catalog can produce, and each collects the broker's retained configs.
+	// Hand that memory back at once, so the bridge's resident size stays at
+	// its steady level (measured: +1.8 MB RSS with two cars without this).
+	defer debug.FreeOSMemory()
 	found, err := c.collect(ctx)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
