@@ -90,11 +90,20 @@ func (c *sseConn) close() {
 // 32 KiB; each event is stamped when it is formatted, just before its write.
 // nEvents events go to VINs 0..nVINs-1 in turn; k counts events per VIN.
 func (c *sseConn) burst(nVINs, nEvents int, vins []string, perVIN []int) error {
-	buf := make([]byte, 0, 40<<10)
-	for i := 0; i < nEvents; i++ {
+	return c.batched(nEvents, func(buf []byte, i int) []byte {
 		v := i % nVINs
 		buf = appendEvent(buf, vins[v], perVIN[v], nowMicros(), false)
 		perVIN[v]++
+		return buf
+	})
+}
+
+// batched appends n events with appendNth and writes them in writes of about
+// 32 KiB, the last one shorter.
+func (c *sseConn) batched(n int, appendNth func(buf []byte, i int) []byte) error {
+	buf := make([]byte, 0, 40<<10)
+	for i := 0; i < n; i++ {
+		buf = appendNth(buf, i)
 		if len(buf) >= 32<<10 {
 			if err := c.write(buf); err != nil {
 				return err
@@ -134,20 +143,9 @@ func (c *sseConn) paced(nVINs, nEvents int, perSecond float64, vins []string, pe
 
 // snapshot writes one wide event (60 fields) per VIN, like a cache=true snapshot.
 func (c *sseConn) snapshot(vins []string) error {
-	buf := make([]byte, 0, 40<<10)
-	for i, vin := range vins {
-		buf = appendEvent(buf, vin, i, nowMicros(), true)
-		if len(buf) >= 32<<10 {
-			if err := c.write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if len(buf) > 0 {
-		return c.write(buf)
-	}
-	return nil
+	return c.batched(len(vins), func(buf []byte, i int) []byte {
+		return appendEvent(buf, vins[i], i, nowMicros(), true)
+	})
 }
 
 func (c *sseConn) keepalive() error { return c.write([]byte(": keep-alive\n\n")) }

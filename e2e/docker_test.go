@@ -239,21 +239,11 @@ func checkRunning(t *testing.T, c *container, sub *testkit.Subscriber, tesla *te
 	noSecrets(t, "container log", c.logs(), secrets...)
 }
 
-// streamAndBroker starts what a container connects to: mosquitto, and a fake
-// Teslemetry that opens every stream with the sample transcript; sub sees all.
-func streamAndBroker(t *testing.T) (*Mosquitto, *testkit.FakeTeslemetry, *testkit.Subscriber) {
-	t.Helper()
-	mq := StartMosquitto(t, "")
-	tesla := testkit.NewFakeTeslemetry(t, token)
-	tesla.SetSnapshot(sample(t)...)
-	return mq, tesla, testkit.Subscribe(t, mq.URL(), "#")
-}
-
 // The plain image, configured only through the environment (no config file
 // mounted), as in the README's docker run line.
 func TestDockerRunWithEnvironment(t *testing.T) {
 	d := dockerFromEnv(t)
-	mq, tesla, sub := streamAndBroker(t)
+	mq, tesla, sub := streamAndBroker(t, "#")
 	// HTTP_LISTEN moves /healthz off :8099; the HEALTHCHECK must follow it.
 	listen := freeAddr(t)
 	c := d.start(t, d.images["amd64"],
@@ -269,7 +259,7 @@ func TestDockerRunWithEnvironment(t *testing.T) {
 // the image's non-root user.
 func TestDockerRunWithConfigFile(t *testing.T) {
 	d := dockerFromEnv(t)
-	mq, tesla, sub := streamAndBroker(t)
+	mq, tesla, sub := streamAndBroker(t, "#")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755) // the container's user is nonroot (65532)
 	cfg := fmt.Sprintf("teslemetry:\n  token: ${TESLEMETRY_TOKEN}\n  url: %s\nmqtt:\n  url: %s\n  base_topic: garage\n", tesla.URL(), mq.URL())
@@ -293,7 +283,7 @@ func TestDockerAddon(t *testing.T) {
 		t.Skip("no amd64 add-on image")
 	}
 	const supervisorToken = "sup-e2e-SECRET-77aa"
-	mq, tesla, sub := streamAndBroker(t)
+	mq, tesla, sub := streamAndBroker(t, "#")
 
 	// http://supervisor resolves to 127.0.0.1 (--add-host), so the fake listens on port 80.
 	ln, err := net.Listen("tcp", "127.0.0.1:80")

@@ -108,6 +108,14 @@ func (p *proc) stop(sig syscall.Signal) (int, time.Duration) {
 	return p.Stop(sig)
 }
 
+// stopClean sends SIGTERM and fails the test unless the bridge exits 0.
+func (p *proc) stopClean() {
+	p.t.Helper()
+	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+		p.t.Errorf("exit code %d", code)
+	}
+}
+
 // alive reports whether the process is still running.
 func (p *proc) alive() bool {
 	if p.reaped {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,9 +56,7 @@ func TestFaultStreamEndReconnectsAfterOneSecond(t *testing.T) {
 	if n := br.lines("ended by the server"); n != 3 {
 		t.Errorf("%d log lines about the stream ending, want 3", n)
 	}
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }
 
 // §8 "network error, 5xx → exponential backoff from 1 s, with jitter; reset after a healthy connection".
@@ -104,9 +101,7 @@ func TestFaultServerErrorsBackOff(t *testing.T) {
 	if d := second.Sub(first); d > 1600*time.Millisecond {
 		t.Errorf("retry %v after the first 500 following a healthy connection, want ≤ 1.2 s (reset)", d)
 	}
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }
 
 // §8 "429 → honour Retry-After".
@@ -133,9 +128,7 @@ func TestFaultRateLimitHonoursRetryAfter(t *testing.T) {
 	if br.lines("rate limit", "http_status=429") != 2 {
 		t.Errorf("want 2 log lines about the rate limit:\n%s", br.Output())
 	}
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }
 
 // §8 "401 / 403 / 402 → error log naming the cause, availability offline,
@@ -204,9 +197,7 @@ func TestFaultAuthErrorsNeverHotLoop(t *testing.T) {
 	if strings.Contains(br.Output(), token) {
 		t.Error("the token echoed by the server reached the log")
 	}
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }
 
 // §8 "silent stream (no bytes for idle_timeout) → drop and reconnect": the
@@ -237,9 +228,7 @@ func TestFaultSilentStreamIsDropped(t *testing.T) {
 	tesla.SetSilent(false)
 	took := sub.WaitFor("teslemetry/"+vin1+"/v/BatteryLevel", "80", 15*time.Second)
 	t.Logf("stream back %v after the server stopped hanging; requests so far %d", took.Round(time.Millisecond), tesla.Requests())
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }
 
 // Keep-alive comments alone keep a stream without events open.
@@ -268,7 +257,5 @@ func TestFaultKeepAlivesKeepStreamOpen(t *testing.T) {
 	tesla.Send(batteryEvent(vin1, 33))
 	sub.WaitFor("teslemetry/"+vin1+"/v/BatteryLevel", "33", 5*time.Second)
 	t.Logf("keep-alives every 300 ms, idle_timeout 1s: 1 request in %v", 4*time.Second)
-	if code, _ := br.stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
+	br.stopClean()
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
 var binary string
@@ -195,4 +197,15 @@ func writeFile(t testing.TB, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// streamAndBroker starts what a bridge connects to: mosquitto, and a fake
+// Teslemetry that opens every stream with the sample transcript; sub sees
+// filter on the broker from the start.
+func streamAndBroker(t *testing.T, filter string) (*Mosquitto, *testkit.FakeTeslemetry, *testkit.Subscriber) {
+	t.Helper()
+	mq := StartMosquitto(t, "")
+	tesla := testkit.NewFakeTeslemetry(t, token)
+	tesla.SetSnapshot(sample(t)...)
+	return mq, tesla, testkit.Subscribe(t, mq.URL(), filter)
 }

@@ -84,10 +84,7 @@ func TestNodeREDExampleFlow(t *testing.T) {
 
 	// a. Broker, fake Teslemetry with the sample, the bridge; wait until its
 	// retained state has settled, so the expected values are the final ones.
-	mq := StartMosquitto(t, "")
-	tesla := testkit.NewFakeTeslemetry(t, token)
-	tesla.SetSnapshot(sample(t)...)
-	bridgeSub := testkit.Subscribe(t, mq.URL(), "teslemetry/#")
+	mq, tesla, bridgeSub := streamAndBroker(t, "teslemetry/#")
 	cfgPath := writeFile(t, "config.yaml", bridgeConfig(tesla.URL(), mq.URL(), ""))
 	br := StartBridge(t, []string{"T2M_TEST_TOKEN=" + token}, "run", "--config", cfgPath)
 	for _, vin := range vins {

@@ -30,8 +30,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
 const (
@@ -50,10 +48,7 @@ const containerPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 func TestSystemdUnit(t *testing.T) {
 	cached := systemdRootfs(t)
-	mq := StartMosquitto(t, "")
-	tesla := testkit.NewFakeTeslemetry(t, token)
-	tesla.SetSnapshot(sample(t)...)
-	sub := testkit.Subscribe(t, mq.URL(), "#")
+	mq, tesla, sub := streamAndBroker(t, "#")
 	listen := freeAddr(t)
 	conf := func(mqttExtra string) string {
 		return fmt.Sprintf("teslemetry:\n  token: ${TESLEMETRY_TOKEN}\n  url: %s\n"+

@@ -135,9 +135,6 @@ func New(opts Options) *Publisher {
 // would delete the topic (contract §5); deletions go through Delete and
 // ClearRetained.
 func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
-	if len(payload) == 0 {
-		return false
-	}
 	changed, session, up, _ := p.store(class, topic, nil, payload)
 	if changed && up {
 		p.send(session, topic)
@@ -148,9 +145,6 @@ func (p *Publisher) Publish(class Class, topic string, payload []byte) bool {
 // PublishTopic is Publish with the topic as bytes, which the call does not
 // keep: a topic seen before costs no allocation.
 func (p *Publisher) PublishTopic(class Class, topic []byte, payload []byte) bool {
-	if len(payload) == 0 {
-		return false
-	}
 	changed, session, up, name := p.store(class, "", topic, payload)
 	if changed && up {
 		p.send(session, name)
@@ -161,6 +155,9 @@ func (p *Publisher) PublishTopic(class Class, topic []byte, payload []byte) bool
 // store records payload as the newest value of the topic given as a string
 // or, when topicBytes is not nil, as bytes. It returns the topic's name.
 func (p *Publisher) store(class Class, topic string, topicBytes []byte, payload []byte) (changed bool, session uint64, up bool, name string) {
+	if len(payload) == 0 {
+		return false, 0, false, topic // refused: see Publish
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var e *entry

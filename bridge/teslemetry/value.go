@@ -300,14 +300,7 @@ type latLon struct {
 
 func location(dst []byte, raw []byte) ([]byte, error) {
 	if lat, lon, ok := simpleLocation(raw); ok {
-		if math.Abs(lat) > 90 || math.Abs(lon) > 180 {
-			return append(dst, Null...), nil
-		}
-		dst = append(dst, `{"latitude":`...)
-		dst = AppendNumber(dst, lat)
-		dst = append(dst, `,"longitude":`...)
-		dst = AppendNumber(dst, lon)
-		return append(dst, '}'), nil
+		return appendLocation(dst, lat, lon), nil
 	}
 	return locationSlow(dst, raw)
 }
@@ -387,14 +380,24 @@ func locationSlow(dst []byte, raw []byte) ([]byte, error) {
 	}
 	lat, err1 := strconv.ParseFloat(string(ll.Latitude), 64)
 	lon, err2 := strconv.ParseFloat(string(ll.Longitude), 64)
-	if err1 != nil || err2 != nil || math.Abs(lat) > 90 || math.Abs(lon) > 180 {
+	if err1 != nil || err2 != nil {
 		return append(dst, Null...), nil
+	}
+	return appendLocation(dst, lat, lon), nil
+}
+
+// appendLocation writes the published form of a location, {"latitude":…,
+// "longitude":…}, for both the fast and the general path; a position off the
+// globe is null.
+func appendLocation(dst []byte, lat, lon float64) []byte {
+	if math.Abs(lat) > 90 || math.Abs(lon) > 180 {
+		return append(dst, Null...)
 	}
 	dst = append(dst, `{"latitude":`...)
 	dst = AppendNumber(dst, lat)
 	dst = append(dst, `,"longitude":`...)
 	dst = AppendNumber(dst, lon)
-	return append(dst, '}'), nil
+	return append(dst, '}')
 }
 
 // doorNames are DoorState's six doors, in the order published; all six are
