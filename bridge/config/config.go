@@ -17,18 +17,60 @@ type Config struct {
 	Units         string             `yaml:"units"`
 	Vehicles      map[string]Vehicle `yaml:"vehicles"`
 	Webhook       Webhook            `yaml:"webhook"`
+	Commands      Commands           `yaml:"commands"`
 	Log           Log                `yaml:"log"`
 	HTTP          HTTP               `yaml:"http"`
 }
 
 // Teslemetry configures the SSE stream source.
 type Teslemetry struct {
-	Token        string   `yaml:"token"`
-	URL          string   `yaml:"url"`
-	VINs         []string `yaml:"vins"`
-	Cache        bool     `yaml:"cache"`
-	IdleTimeout  Duration `yaml:"idle_timeout"`
-	OfflineAfter Duration `yaml:"offline_after"`
+	Token string   `yaml:"token"`
+	URL   string   `yaml:"url"`
+	VINs  []string `yaml:"vins"`
+	Cache bool     `yaml:"cache"`
+	// Fields is the wanted streaming config per field (docs/fields.md); empty: leave the car's config alone.
+	Fields       map[string]FieldSpec `yaml:"fields"`
+	EnergySites  bool                 `yaml:"energy_sites"`
+	IdleTimeout  Duration             `yaml:"idle_timeout"`
+	OfflineAfter Duration             `yaml:"offline_after"`
+}
+
+// FieldSpec is the wanted streaming config of one field. In YAML it is a
+// number (interval seconds), a mapping of the three keys, or null (nil
+// pointer in the map: Teslemetry's default interval).
+type FieldSpec struct {
+	IntervalSeconds       *int     `yaml:"interval_seconds" json:"interval_seconds,omitempty"`
+	MinimumDelta          *float64 `yaml:"minimum_delta" json:"minimum_delta,omitempty"`
+	ResendIntervalSeconds *int     `yaml:"resend_interval_seconds" json:"resend_interval_seconds,omitempty"`
+}
+
+// UnmarshalYAML takes a bare number as the interval in seconds.
+func (f *FieldSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var sec int
+		if n.Decode(&sec) != nil {
+			return &valueError{describeNode(n) + " is not a whole number of seconds or a mapping of interval_seconds, minimum_delta, resend_interval_seconds"}
+		}
+		f.IntervalSeconds = &sec
+		return nil
+	}
+	type plain FieldSpec
+	var p plain
+	if n.Kind != yaml.MappingNode {
+		return &valueError{"must be a number of seconds, a mapping or null"}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := n.Content[i].Value; k {
+		case "interval_seconds", "minimum_delta", "resend_interval_seconds":
+		default:
+			return &valueError{"unknown key " + quoteValue(k) + " (known keys: interval_seconds, minimum_delta, resend_interval_seconds)"}
+		}
+	}
+	if err := n.Decode(&p); err != nil {
+		return &valueError{"interval_seconds and resend_interval_seconds must be whole numbers, minimum_delta a number"}
+	}
+	*f = FieldSpec(p)
+	return nil
 }
 
 // MQTT configures the broker connection and topic layout.
@@ -41,6 +83,8 @@ type MQTT struct {
 	QoS       int    `yaml:"qos"`
 	Retain    bool   `yaml:"retain"`
 	TLS       TLS    `yaml:"tls"`
+	// MaxPayload skips (and counts) payloads larger than this many bytes; 0 = no limit.
+	MaxPayload int `yaml:"max_payload"`
 }
 
 // TLS configures a TLS connection to the broker.
@@ -70,6 +114,16 @@ type Webhook struct {
 	Authorization string `yaml:"authorization"`
 }
 
+// Commands configures MQTT → Teslemetry commands (docs/commands.md).
+type Commands struct {
+	Enabled      bool     `yaml:"enabled"`
+	Wake         bool     `yaml:"wake"`
+	Deny         []string `yaml:"deny"`
+	Raw          bool     `yaml:"raw"`
+	Timeout      Duration `yaml:"timeout"`
+	MaxPerMinute int      `yaml:"max_per_minute"`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level"`
@@ -87,6 +141,7 @@ func Default() Config {
 		Teslemetry: Teslemetry{
 			URL:          "https://api.teslemetry.com",
 			Cache:        true,
+			EnergySites:  true,
 			IdleTimeout:  Duration(30 * time.Second),
 			OfflineAfter: Duration(60 * time.Second),
 		},
@@ -104,7 +159,10 @@ func Default() Config {
 		},
 		Units:   "native",
 		Webhook: Webhook{Path: "/webhook"},
-		Log:     Log{Level: "info", Format: "text"},
+		Commands: Commands{
+			Enabled: true, Wake: true, Timeout: Duration(45 * time.Second), MaxPerMinute: 20,
+		},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -178,3 +178,30 @@ func TestExampleFileIsValidAndDefault(t *testing.T) {
 		t.Errorf("config.example.yaml differs from the defaults:\n%s\nvs\n%s", c.YAML(), d.YAML())
 	}
 }
+
+func TestNewSectionsDecodeAndValidate(t *testing.T) {
+	c, err := Parse([]byte("teslemetry:\n  token: t\n  fields:\n    BatteryLevel: 60\n    Location: {interval_seconds: 10, minimum_delta: 0.0001}\n    Odometer: null\ncommands:\n  deny: [lock]\nmqtt:\n  max_payload: 1500\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Teslemetry.Fields
+	if *f["BatteryLevel"].IntervalSeconds != 60 || *f["Location"].MinimumDelta != 0.0001 || f["Odometer"].IntervalSeconds != nil || len(f) != 3 {
+		t.Fatalf("fields = %+v", f)
+	}
+	if !c.Commands.Enabled || c.Commands.Deny[0] != "lock" || c.MQTT.MaxPayload != 1500 || !c.Teslemetry.EnergySites {
+		t.Fatalf("commands/mqtt = %+v %+v", c.Commands, c.MQTT)
+	}
+	for _, bad := range []struct{ yaml, key string }{
+		{"teslemetry: {token: t, fields: {BatteryLevel: 0}}", "teslemetry.fields.BatteryLevel.interval_seconds"},
+		{"teslemetry: {token: t, fields: {BatteryLevel: {minimum_delta: -1}}}", "teslemetry.fields.BatteryLevel.minimum_delta"},
+		{"teslemetry: {token: t, fields: {BatteryLevel: {interval: 5}}}", "teslemetry.fields.BatteryLevel"},
+		{"teslemetry: {token: t, fields: {BatteryLevel: soon}}", "teslemetry.fields.BatteryLevel"},
+		{"teslemetry: {token: t}\ncommands: {max_per_minute: 0}", "commands.max_per_minute"},
+		{"teslemetry: {token: t}\nmqtt: {max_payload: -1}", "mqtt.max_payload"},
+	} {
+		_, err := Parse([]byte(bad.yaml), envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), bad.key) {
+			t.Errorf("%s: err = %v, want one naming %s", bad.yaml, err, bad.key)
+		}
+	}
+}

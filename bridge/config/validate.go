@@ -88,6 +88,28 @@ func (c *Config) validate() Errors {
 	if c.Webhook.Listen != "" && !strings.HasPrefix(c.Webhook.Path, "/") {
 		bad("webhook.path", "must start with / (got %s)", quoteValue(c.Webhook.Path))
 	}
+	if m.MaxPayload < 0 {
+		bad("mqtt.max_payload", "must not be negative (0 = no limit)")
+	}
+	for name, f := range t.Fields {
+		key := join("teslemetry.fields", keyName(name))
+		if f.IntervalSeconds != nil && *f.IntervalSeconds < 1 {
+			bad(key+".interval_seconds", "must be at least 1 second")
+		}
+		if f.ResendIntervalSeconds != nil && *f.ResendIntervalSeconds < 1 {
+			bad(key+".resend_interval_seconds", "must be at least 1 second")
+		}
+		if f.MinimumDelta != nil && *f.MinimumDelta < 0 {
+			bad(key+".minimum_delta", "must not be negative")
+		}
+	}
+	cmd := &c.Commands
+	if cmd.Timeout <= 0 {
+		bad("commands.timeout", "must be a positive duration")
+	}
+	if cmd.MaxPerMinute < 1 {
+		bad("commands.max_per_minute", "must be at least 1")
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "warning", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error (got %s)", quoteValue(c.Log.Level))
 	}
