@@ -119,9 +119,9 @@ func New(o Options) (*Bridge, error) {
 		URL: cfg.MQTT.URL, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		ClientID: cfg.MQTT.ClientID, TLS: tlsCfg, QoS: byte(cfg.MQTT.QoS), Retain: cfg.MQTT.Retain,
 		WillTopic: b.topics.bridgeState(),
-		Subscriptions: map[string]func([]byte){
-			cfg.HomeAssistant.StatusTopic: func(p []byte) {
-				if cfg.HomeAssistant.Discovery && strings.TrimSpace(string(p)) == "online" {
+		Subscriptions: map[string]func(mqttpub.Message){
+			cfg.HomeAssistant.StatusTopic: func(m mqttpub.Message) {
+				if cfg.HomeAssistant.Discovery && strings.TrimSpace(string(m.Payload)) == "online" {
 					b.log.Info("Home Assistant came online; republishing discovery and states")
 					b.pub.RequestRepublish()
 				}

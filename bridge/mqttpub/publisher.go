@@ -31,6 +31,14 @@ const (
 	numClasses
 )
 
+// Message is one message received on a subscription. Retained is set when
+// the broker delivered it from its retained store (on subscribe), not live.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
 // Options configure a Publisher.
 type Options struct {
 	URL        string
@@ -44,7 +52,7 @@ type Options struct {
 	Window     int           // unacknowledged publishes at most; default 8192
 	MaxBackoff time.Duration // between connection attempts; default 30 s
 	// Subscriptions are (re)made on every connect; handlers run on their own goroutine.
-	Subscriptions map[string]func(payload []byte)
+	Subscriptions map[string]func(Message)
 	// OnConnect runs after every connect, before the full republish starts.
 	OnConnect func()
 	// OnRepublished runs, on the republish goroutine, when the full
@@ -536,7 +544,9 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 	}
 	for topic, handler := range p.opts.Subscriptions {
 		handler := handler
-		client.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) { handler(m.Payload()) })
+		client.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+			handler(Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()})
+		})
 	}
 	if p.opts.OnConnect != nil {
 		p.opts.OnConnect()
