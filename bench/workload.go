@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 // The workload: every event carries five fields of one VIN, VINs take turns,
@@ -133,11 +133,11 @@ func appendEvent(dst []byte, vin string, k int, stamp int64, wide bool) []byte {
 // last-value-cache scenario: 1,000 VINs × 60 fields.
 var wideFields = func() []string {
 	out := []string{"Odometer"}
-	for _, f := range discovery.All() {
+	for _, f := range catalog.All() {
 		if len(out) == 60 {
 			break
 		}
-		if f.Name == "Odometer" || f.IsPlaceholder() || (f.Kind != discovery.KindFloat && f.Kind != discovery.KindInt) {
+		if f.Name == "Odometer" || f.IsPlaceholder() || (f.Kind != catalog.KindFloat && f.Kind != catalog.KindInt) {
 			continue
 		}
 		out = append(out, f.Name)

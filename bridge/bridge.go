@@ -5,30 +5,23 @@ package bridge
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"net/url"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
-// MaxEventSize is the largest event the bridge decodes (contract §8).
+// MaxEventSize is the largest event the bridge decodes (docs/failures.md).
 const MaxEventSize = 1 << 20
 
 // Options configure a Bridge.
@@ -37,46 +30,38 @@ type Options struct {
 	Version string
 	Logger  logrus.FieldLogger
 	Metrics *Metrics // optional
-	// Replay, when set, replaces the Teslemetry stream with a recording: it
-	// opens the recording for each pass.
-	Replay      func() (io.Reader, error)
-	ReplaySpeed float64
-	ReplayLoop  bool          // play the recording again and again
-	ReplayGap   time.Duration // pause between passes, with the stream down (a stream drop)
-	ReplayDone  func()        // called when a non-looping replay has played through
+	// Sources are where events come from; nil means what the configuration
+	// asks for (ConfiguredSources).
+	Sources *Sources
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
 
-// Bridge runs the whole pipeline. Create it with New and start it with Run.
+// Bridge runs the whole pipeline: its sources feed the router, which
+// publishes through the MQTT publisher; the Home Assistant component (nil
+// with discovery off) announces entities and cleans up stale ones. Create it
+// with New and start it with Run.
+//
+// Bridge.mu serialises event handling: every router call and every stream
+// state change happens under it. Methods whose names end in Locked expect
+// the caller to hold it.
 type Bridge struct {
 	cfg     *config.Config
 	version string
 	log     logrus.FieldLogger
 	metrics *Metrics
 	now     func() time.Time
-	replay  Options
+	webhook bool // a webhook receiver feeds Ingest (bridge/info)
 
-	topics topics
 	parser teslemetry.Parser // safe for concurrent use: the streams decode outside mu
-	format teslemetry.Formatter
-	disc   discovery.Options
+	topics topic.Scheme
 	pub    *mqttpub.Publisher
-	// cleanup deletes stale discovery configs after each connect; nil with
-	// discovery off (cleanup.go).
-	cleanup *staleCleanup
+	ha     *homeAssistant // nil with discovery off
 
-	mu          sync.Mutex // guards everything below and serialises event handling
-	buf         []byte
-	topicBuf    []byte
-	vehicles    map[string]*vehicle
-	streams     []*stream
-	credits     map[string]json.RawMessage
-	startedAt   time.Time
-	webhookUp   bool
-	lastDropLog map[string]time.Time
-
-	eventCounters map[string]prometheus.Counter // Metrics.Events by kind, resolved once
+	mu        sync.Mutex // guards everything below and serialises event handling
+	router    *router
+	streams   []*stream
+	startedAt time.Time
 }
 
 // New builds a Bridge from a validated configuration.
@@ -88,27 +73,27 @@ func New(o Options) (*Bridge, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	units, err := discovery.ParseUnits(cfg.Units)
+	src := o.Sources
+	if src == nil {
+		s := ConfiguredSources(cfg, o.Version)
+		src = &s
+	}
+	units, err := catalog.ParseUnits(cfg.Units)
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := brokerTLS(cfg.MQTT)
+	tlsCfg, err := mqttpub.BrokerTLS(cfg.MQTT.URL, mqttpub.TLSFiles(cfg.MQTT.TLS))
 	if err != nil {
 		return nil, err
 	}
+	topics := topic.New(cfg.MQTT.BaseTopic, cfg.HomeAssistant.DiscoveryPrefix)
 	b := &Bridge{
 		cfg: cfg, version: o.Version, log: o.Logger, metrics: o.Metrics, now: o.Now,
-		replay:      o,
-		topics:      topics{base: cfg.MQTT.BaseTopic},
-		format:      teslemetry.Formatter{Units: units},
-		disc:        discovery.Options{BaseTopic: cfg.MQTT.BaseTopic, Prefix: cfg.HomeAssistant.DiscoveryPrefix, Units: units, Version: o.Version},
-		vehicles:    map[string]*vehicle{},
-		credits:     map[string]json.RawMessage{},
-		lastDropLog: map[string]time.Time{},
-		buf:         make([]byte, 0, 512),
-
-		eventCounters: map[string]prometheus.Counter{},
+		webhook: src.Webhook,
+		topics:  topics,
 	}
+	disc := ha.Options{Topics: topics, Units: units, Version: o.Version}
+	b.ha = newHomeAssistant(cfg.HomeAssistant.Discovery, disc, cfg.HomeAssistant.StatusTopic, o.Logger)
 	stats := mqttpub.Stats{}
 	if m := o.Metrics; m != nil {
 		stats.Published = func(n int) { m.Publishes.Add(float64(n)) }
@@ -118,22 +103,18 @@ func New(o Options) (*Bridge, error) {
 	b.pub = mqttpub.New(mqttpub.Options{
 		URL: cfg.MQTT.URL, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		ClientID: cfg.MQTT.ClientID, TLS: tlsCfg, QoS: byte(cfg.MQTT.QoS), Retain: cfg.MQTT.Retain,
-		WillTopic: b.topics.bridgeState(),
-		Subscriptions: map[string]func(mqttpub.Message){
-			cfg.HomeAssistant.StatusTopic: func(m mqttpub.Message) {
-				if cfg.HomeAssistant.Discovery && strings.TrimSpace(string(m.Payload)) == "online" {
-					b.log.Info("Home Assistant came online; republishing discovery and states")
-					b.pub.RequestRepublish()
-				}
-			},
-		},
-		OnRepublished: b.onRepublished,
+		WillTopic:     topics.BridgeState(),
+		Subscriptions: b.ha.subscriptions(),
+		OnRepublished: b.ha.onRepublished,
 		Logger:        o.Logger, Stats: stats,
 	})
-	if cfg.HomeAssistant.Discovery {
-		b.cleanup = newStaleCleanup(cfg, b.disc, b.pub, o.Logger, o.Metrics)
+	if b.ha != nil {
+		b.ha.attach(b.pub, newStaleCleanup(cfg, disc, b.pub, o.Logger, o.Metrics))
 	}
-	b.streams = b.makeStreams()
+	b.streams = b.makeStreams(*src)
+	b.router = newRouter(cfg, topics, b.pub, b.ha, teslemetry.Formatter{Units: units}, o.Logger, o.Metrics, o.Now)
+	b.router.streams = b.streams
+	b.router.onNewVehicle = b.publishInfoLocked
 	return b, nil
 }
 
@@ -141,18 +122,14 @@ func New(o Options) (*Bridge, error) {
 func (b *Bridge) Publisher() *mqttpub.Publisher { return b.pub }
 
 // Run runs the bridge until ctx ends, then publishes offline states and
-// disconnects (contract §8: within 5 s).
+// disconnects (docs/failures.md: within 5 s).
 func (b *Bridge) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.startedAt = b.now()
 	for _, vin := range b.cfg.Teslemetry.VINs {
-		b.vehicleLocked(vin, nil)
+		b.router.vehicle(vin, nil)
 	}
-	if b.cfg.HomeAssistant.Discovery {
-		for _, m := range b.disc.BridgeEntities(false) {
-			b.pub.Publish(mqttpub.Discovery, m.Topic, m.Payload)
-		}
-	}
+	b.ha.announceBridge(false)
 	b.publishInfoLocked()
 	b.mu.Unlock()
 
@@ -171,12 +148,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); b.infoLoop(ctx) }()
-	if b.cleanup != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); b.cleanup.run(ctx) }()
-	}
+	go func() { defer wg.Done(); b.ha.run(ctx) }()
 
 	<-ctx.Done()
 	wg.Wait()
@@ -190,12 +164,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 func (b *Bridge) shutdown() {
 	b.mu.Lock()
 	for _, st := range b.streams {
-		st.stopTimer()
+		st.stopTimerLocked()
 	}
-	for _, v := range b.vehicles {
-		b.setAvailability(v, "offline")
-	}
-	b.pub.Publish(mqttpub.Availability, b.topics.bridgeState(), []byte("offline"))
+	b.router.offline()
+	b.pub.Publish(mqttpub.Availability, b.topics.BridgeState(), []byte("offline"))
 	b.mu.Unlock()
 	if !b.pub.Flush(2 * time.Second) {
 		b.log.Warn("shutting down with unacknowledged publishes")
@@ -203,7 +175,7 @@ func (b *Bridge) shutdown() {
 	b.log.Info("stopped")
 }
 
-// HandleData decodes and publishes the data of one stream event.
+// handleData decodes and publishes the data of one stream event.
 func (b *Bridge) handleData(st *stream, data []byte) {
 	if len(data) > MaxEventSize {
 		b.drop("too_large", "event of %d bytes skipped", len(data))
@@ -213,151 +185,33 @@ func (b *Bridge) handleData(st *stream, data []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range problems {
-		b.dropLocked(p.Kind, "%s", p.Detail)
+		b.router.drop(p.Kind, "%s", p.Detail)
 	}
 	if err != nil {
 		var p teslemetry.Problem
 		if errors.As(err, &p) {
-			b.dropLocked(p.Kind, "event skipped: %s", p.Detail)
+			b.router.drop(p.Kind, "event skipped: %s", p.Detail)
 		}
 		return
 	}
 	if st != nil {
 		st.lastEventAt = b.now()
 	}
-	b.ingestLocked(st, &ev)
+	b.router.route(st, &ev)
 }
 
-// Ingest publishes an event that arrived by webhook (contract §10).
+// Ingest publishes an event that arrived by webhook (docs/webhook.md).
 func (b *Bridge) Ingest(ev teslemetry.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.ingestLocked(nil, &ev)
-}
-
-// SetWebhookUp records whether the webhook receiver is listening.
-func (b *Bridge) SetWebhookUp(up bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.webhookUp = up
-}
-
-func (b *Bridge) ingestLocked(st *stream, ev *teslemetry.Event) {
-	b.countEvent(ev)
-	if ev.Credits != nil {
-		b.publishCredits(ev.Credits)
-	}
-	if !ev.IsVehicle() {
-		if ev.EnergySite {
-			b.log.Debug("energy-site event ignored")
-		}
-		return
-	}
-	if _, known := b.vehicles[ev.VIN]; !known && !config.ValidVIN(ev.VIN) {
-		b.dropLocked("bad_vin", "event with VIN %q skipped", Segment(ev.VIN))
-		return
-	}
-	v := b.vehicleLocked(ev.VIN, st)
-	b.handleVehicleEvent(v, ev)
-}
-
-// vehicleLocked returns the state of vin, creating it on first sight.
-func (b *Bridge) vehicleLocked(vin string, st *stream) *vehicle {
-	v, ok := b.vehicles[vin]
-	if !ok {
-		v = newVehicle(vin)
-		v.device.Name = discovery.DeviceName(b.cfg.VehicleName(vin), "", vin)
-		b.vehicles[vin] = v
-		for _, s := range b.streams {
-			if s.vin == vin {
-				st = s
-			}
-		}
-		b.publishActiveAlerts(v)
-		defer b.publishInfoLocked()
-	}
-	if v.stream == nil && st != nil {
-		v.stream = st
-		st.vins[vin] = true
-		if st.connected {
-			b.setAvailability(v, "online")
-		}
-	}
-	if st == nil && v.stream == nil && !v.webhook {
-		v.webhook = true // only webhooks carry it: online while the receiver is up
-		b.setAvailability(v, "online")
-	}
-	return v
-}
-
-func (b *Bridge) setAvailability(v *vehicle, state string) {
-	if v.available == state {
-		return
-	}
-	v.available = state
-	b.pub.Publish(mqttpub.Availability, b.topics.vehicle(v.vin, "availability"), []byte(state))
-}
-
-func (b *Bridge) publishCredits(raw json.RawMessage) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return
-	}
-	first := len(b.credits) == 0
-	for k, v := range m { // balance-only events keep the previous quota
-		b.credits[k] = v
-	}
-	payload, _ := json.Marshal(b.credits)
-	b.pub.Publish(mqttpub.Value, b.topics.bridgeCredits(), payload)
-	if first && b.cfg.HomeAssistant.Discovery {
-		for _, msg := range b.disc.BridgeEntities(true) {
-			b.pub.Publish(mqttpub.Discovery, msg.Topic, msg.Payload)
-		}
-	}
-}
-
-func (b *Bridge) countEvent(ev *teslemetry.Event) {
-	if b.metrics == nil {
-		return
-	}
-	count := func(kind string, present bool) {
-		if present {
-			c, ok := b.eventCounters[kind]
-			if !ok {
-				c = b.metrics.Events.WithLabelValues(kind)
-				b.eventCounters[kind] = c
-			}
-			c.Inc()
-		}
-	}
-	count("data", len(ev.Data) > 0)
-	count("state", ev.State != "")
-	count("connectivity", ev.Connectivity != nil)
-	count("alerts", ev.Alerts != nil)
-	count("errors", ev.Errors != nil)
-	count("config", ev.Config != nil)
-	count("vehicle_data", ev.VehicleData != nil)
-	count("credits", ev.Credits != nil)
-	count("energy_site", ev.EnergySite)
+	b.router.route(nil, &ev)
 }
 
 // drop counts a skipped input and logs it at most once a minute per kind.
 func (b *Bridge) drop(kind, format string, args ...any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.dropLocked(kind, format, args...)
-}
-
-func (b *Bridge) dropLocked(kind, format string, args ...any) {
-	if b.metrics != nil {
-		b.metrics.Dropped.WithLabelValues(kind).Inc()
-	}
-	now := b.now()
-	if last, ok := b.lastDropLog[kind]; ok && now.Sub(last) < time.Minute {
-		return
-	}
-	b.lastDropLog[kind] = now
-	b.log.WithField("reason", kind).Warnf(format+" (further %s problems are not logged for a minute)", append(args, kind)...)
+	b.router.drop(kind, format, args...)
 }
 
 // infoLoop republishes bridge/info every minute (last_event_at moves on).
@@ -385,8 +239,8 @@ type streamInfo struct {
 }
 
 func (b *Bridge) publishInfoLocked() {
-	vins := make([]string, 0, len(b.vehicles))
-	for vin := range b.vehicles {
+	vins := make([]string, 0, len(b.router.vehicles))
+	for vin := range b.router.vehicles {
 		vins = append(vins, vin)
 	}
 	slices.Sort(vins)
@@ -399,9 +253,9 @@ func (b *Bridge) publishInfoLocked() {
 	}
 	payload, _ := json.Marshal(map[string]any{
 		"version": b.version, "started_at": b.startedAt.UTC().Format(time.RFC3339),
-		"vins": vins, "streams": streams, "webhook": b.cfg.Webhook.Listen != "",
+		"vins": vins, "streams": streams, "webhook": b.webhook,
 	})
-	b.pub.Publish(mqttpub.Value, b.topics.bridgeInfo(), payload)
+	b.pub.Publish(mqttpub.Value, b.topics.BridgeInfo(), payload)
 }
 
 // Healthy reports whether MQTT is connected and every stream is healthy, with a reason when not.
@@ -419,44 +273,12 @@ func (b *Bridge) Healthy() (bool, string) {
 	return true, ""
 }
 
-// brokerTLS builds the TLS configuration for ssl:// and mqtts:// brokers.
-func brokerTLS(m config.MQTT) (*tls.Config, error) {
-	u, _ := url.Parse(m.URL)
-	secure := u != nil && (u.Scheme == "ssl" || u.Scheme == "mqtts" || u.Scheme == "wss")
-	t := m.TLS
-	if !secure && t.CAFile == "" && t.CertFile == "" {
-		return nil, nil
-	}
-	cfg := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // user's explicit choice
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: no PEM certificate in %s", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file/key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
 func boolGauge(b bool) float64 {
 	if b {
 		return 1
 	}
 	return 0
 }
-
-var _ = sse.Status{}
 
 // CountDrop counts an input rejected outside the bridge (e.g. a webhook request).
 func (b *Bridge) CountDrop(reason string) {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // Stale discovery cleanup, as Zigbee2MQTT's Home Assistant extension does
@@ -37,7 +38,7 @@ var cleanupWindow = retainedWindow{Quiet: time.Second, Limit: 5 * time.Second}
 // staleCleanup finds and deletes stale discovery configs of this bridge.
 type staleCleanup struct {
 	cfg     *config.Config
-	disc    discovery.Options
+	disc    ha.Options // its Topics say what is ours
 	pub     *mqttpub.Publisher
 	log     logrus.FieldLogger
 	removed prometheus.Counter // nil without metrics
@@ -47,21 +48,12 @@ type staleCleanup struct {
 	requests chan struct{}
 }
 
-func newStaleCleanup(cfg *config.Config, disc discovery.Options, pub *mqttpub.Publisher, log logrus.FieldLogger, m *Metrics) *staleCleanup {
+func newStaleCleanup(cfg *config.Config, disc ha.Options, pub *mqttpub.Publisher, log logrus.FieldLogger, m *Metrics) *staleCleanup {
 	c := &staleCleanup{cfg: cfg, disc: disc, pub: pub, log: log, window: cleanupWindow, requests: make(chan struct{}, 1)}
 	if m != nil {
 		c.removed = m.StaleDiscoveryRemoved
 	}
 	return c
-}
-
-// onRepublished is the publisher's OnRepublished hook: once the bridge has
-// republished everything after a (re)connect, it asks for a cleanup pass. It
-// returns at once.
-func (b *Bridge) onRepublished() {
-	if b.cleanup != nil {
-		b.cleanup.request()
-	}
 }
 
 func (c *staleCleanup) request() {
@@ -115,18 +107,18 @@ func (c *staleCleanup) pass(ctx context.Context) {
 	}
 	slices.Sort(topics) // a stable log order
 	removed := 0
-	for _, topic := range topics {
+	for _, t := range topics {
 		if ctx.Err() != nil {
 			return
 		}
-		if !c.stale(topic, found[topic]) || !c.pub.ClearRetained(topic) {
+		if !c.stale(t, found[t]) || !c.pub.ClearRetained(t) {
 			continue
 		}
 		removed++
 		if c.removed != nil {
 			c.removed.Inc()
 		}
-		c.log.WithField("topic", topic).Info("removed stale Home Assistant discovery config")
+		c.log.WithField("topic", t).Info("removed stale Home Assistant discovery config")
 	}
 	c.log.WithField("candidates", len(found)).WithField("removed", removed).Debug("stale discovery cleanup done")
 }
@@ -138,28 +130,39 @@ func (c *staleCleanup) collect(ctx context.Context) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer client.Disconnect(250)
-	return collectRetained(ctx, client, []string{c.disc.Prefix + "/+/+/+/config"}, c.onOwnNode, c.window)
+	return collectRetained(ctx, client, []string{c.disc.Topics.DiscoveryConfigFilter()}, c.onOwnNode, c.window)
 }
 
-// onOwnNode reports whether a config topic names one of this bridge's nodes:
-// <base>_bridge, or <base>_<VIN> with a real VIN. It looks at the topic only,
-// so that other integrations' payloads are not even kept.
-func (c *staleCleanup) onOwnNode(topic string) bool {
-	ct, ok := c.disc.ParseConfigTopic(topic)
+// ownNode parses a config topic and tells which of this bridge's nodes it
+// names: <base>_bridge, or <base>_<VIN> with a real VIN (topic.Scheme
+// parses only exact shapes, so another instance's nodes never match).
+// Energy-site nodes are not candidates: nothing in ha.Publishable covers them.
+func (c *staleCleanup) ownNode(t string) (topic.ConfigTopic, topic.Kind) {
+	ct, ok := c.disc.Topics.ParseConfig(t)
 	if !ok {
-		return false
+		return ct, topic.None
 	}
-	kind, vin := c.disc.OwnNode(ct.Node)
-	return kind == discovery.NodeBridge || kind == discovery.NodeVehicle && config.ValidVIN(vin)
+	switch o := c.disc.Topics.ParseNode(ct.Node); o.Kind {
+	case topic.Bridge, topic.Vehicle:
+		return ct, o.Kind
+	}
+	return ct, topic.None
+}
+
+// onOwnNode reports whether a config topic names one of this bridge's nodes.
+// It looks at the topic only, so that other integrations' payloads are not
+// even kept.
+func (c *staleCleanup) onOwnNode(t string) bool {
+	_, kind := c.ownNode(t)
+	return kind != topic.None
 }
 
 // stale reports whether a retained config is this bridge's (right node,
 // origin, device and base topic) and one this version never publishes.
-func (c *staleCleanup) stale(topic string, payload []byte) bool {
-	if !c.onOwnNode(topic) {
+func (c *staleCleanup) stale(t string, payload []byte) bool {
+	ct, kind := c.ownNode(t)
+	if kind == topic.None {
 		return false
 	}
-	ct, _ := c.disc.ParseConfigTopic(topic)
-	kind, _ := c.disc.OwnNode(ct.Node)
-	return !discovery.Publishable(kind, ct.Component, ct.Object) && c.disc.Ours(ct.Node, payload)
+	return !ha.Publishable(kind, ct.Component, ct.Object) && c.disc.Ours(ct.Node, payload)
 }

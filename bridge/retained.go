@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 )
 
 // Reading the broker's retained store, shared by purge and by the stale
@@ -21,7 +22,7 @@ import (
 // and credentials and the client id <client_id>-<role>; it gives up when ctx
 // ends or after 15 s.
 func dialShortLived(ctx context.Context, cfg *config.Config, role string) (paho.Client, error) {
-	tlsCfg, err := brokerTLS(cfg.MQTT)
+	tlsCfg, err := mqttpub.BrokerTLS(cfg.MQTT.URL, mqttpub.TLSFiles(cfg.MQTT.TLS))
 	if err != nil {
 		return nil, err
 	}

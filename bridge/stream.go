@@ -2,14 +2,14 @@ package bridge
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
 )
 
 // stream is one source of events — an SSE connection or a replayed recording —
-// and the health that the availability of its VINs follows (contract §6).
+// and the health that the availability of its VINs follows
+// (docs/availability.md).
 type stream struct {
 	path string // "/sse", "/sse/<VIN>" or "replay"
 	vin  string // set for per-VIN streams
@@ -24,40 +24,22 @@ type stream struct {
 	offline     *time.Timer
 }
 
-// makeStreams builds the configured sources: a replay, one account-wide
-// stream, or one stream per configured VIN.
-func (b *Bridge) makeStreams() []*stream {
-	if b.replay.Replay != nil {
+// makeStreams builds one stream per source: the replay, or each SSE stream.
+func (b *Bridge) makeStreams(src Sources) []*stream {
+	if r := src.Replay; r != nil {
 		st := &stream{path: "replay", vins: map[string]bool{}}
-		st.run = func(ctx context.Context, b *Bridge) error { return b.runReplay(ctx, st) }
+		st.run = func(ctx context.Context, b *Bridge) error { return b.runReplay(ctx, st, *r) }
 		return []*stream{st}
 	}
-	t := b.cfg.Teslemetry
-	if t.Token == "" {
-		return nil // webhooks only
-	}
-	paths := []string{"/sse"}
-	if len(t.VINs) > 0 {
-		paths = paths[:0]
-		for _, vin := range t.VINs {
-			paths = append(paths, "/sse/"+vin)
-		}
-	}
-	var out []*stream
-	for _, p := range paths {
-		st := &stream{path: p, vin: strings.TrimPrefix(strings.TrimPrefix(p, "/sse"), "/"), vins: map[string]bool{}}
-		url := strings.TrimRight(t.URL, "/") + p
-		if t.Cache {
-			url += "?cache=true"
-		}
-		cfg := sse.Config{
-			URL: url, Token: t.Token, UserAgent: "teslemetry2mqtt/" + b.version,
-			IdleTimeout: t.IdleTimeout.Std(), MaxEvent: MaxEventSize,
-			OnSkip: func(reason string) { b.drop(reason, "stream event skipped (%s)", reason) },
-			Logger: b.log.WithField("stream", p),
-			// Coalesce MQTT writes while the stream has more events in hand.
-			Busy: b.pub.Hold, Idle: b.pub.Release,
-		}
+	out := make([]*stream, 0, len(src.Streams))
+	for _, s := range src.Streams {
+		st := &stream{path: s.Path, vin: s.VIN, vins: map[string]bool{}}
+		cfg := s.Config
+		cfg.MaxEvent = MaxEventSize
+		cfg.OnSkip = func(reason string) { b.drop(reason, "stream event skipped (%s)", reason) }
+		cfg.Logger = b.log.WithField("stream", s.Path)
+		// Coalesce MQTT writes while the stream has more events in hand.
+		cfg.Busy, cfg.Idle = b.pub.Hold, b.pub.Release
 		st.run = func(ctx context.Context, b *Bridge) error { return sse.Run(ctx, cfg, streamHandler{b, st}) }
 		out = append(out, st)
 	}
@@ -83,9 +65,9 @@ func (h streamHandler) OnStatus(s sse.Status) {
 		}
 		st.connected = true
 		st.since = b.now()
-		st.stopTimer()
+		st.stopTimerLocked()
 		for vin := range st.vins {
-			b.setAvailability(b.vehicles[vin], "online")
+			b.router.setAvailability(b.router.vehicles[vin], "online")
 		}
 		if b.metrics != nil {
 			b.metrics.StreamUp.WithLabelValues(st.path).Set(1)
@@ -126,12 +108,12 @@ func (st *stream) startOfflineTimerLocked(b *Bridge) {
 		}
 		st.offline = nil
 		for vin := range st.vins {
-			b.setAvailability(b.vehicles[vin], "offline")
+			b.router.setAvailability(b.router.vehicles[vin], "offline")
 		}
 	})
 }
 
-func (st *stream) stopTimer() {
+func (st *stream) stopTimerLocked() {
 	if st.offline != nil {
 		st.offline.Stop()
 		st.offline = nil
@@ -139,23 +121,22 @@ func (st *stream) stopTimer() {
 }
 
 // runReplay plays the recording once, or in a loop with a stream drop between passes.
-func (b *Bridge) runReplay(ctx context.Context, st *stream) error {
-	o := b.replay
+func (b *Bridge) runReplay(ctx context.Context, st *stream, o Replay) error {
 	for {
-		r, err := o.Replay()
+		r, err := o.Open()
 		if err != nil {
 			return err
 		}
-		if err := sse.Replay(ctx, r, o.ReplaySpeed, streamHandler{b, st}); err != nil {
+		if err := sse.Replay(ctx, r, o.Speed, streamHandler{b, st}); err != nil {
 			return err
 		}
-		if !o.ReplayLoop {
-			if o.ReplayDone != nil {
-				o.ReplayDone()
+		if !o.Loop {
+			if o.Done != nil {
+				o.Done()
 			}
 			return nil
 		}
-		t := time.NewTimer(o.ReplayGap)
+		t := time.NewTimer(o.Gap)
 		select {
 		case <-ctx.Done():
 			t.Stop()

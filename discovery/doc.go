@@ -1,25 +1,17 @@
-// Package discovery knows every Tesla Fleet Telemetry field and turns it into
-// Home Assistant MQTT discovery configs (contract §5 and §7).
+// Package discovery is the root of what teslemetry2mqtt knows without doing
+// any I/O. It has no code of its own; its parts are:
 //
-// It has five parts:
+//   - catalog: what a Fleet Telemetry field is — every field with its value
+//     kind, enum wire prefix and options, unit and unit conversions, door and
+//     tyre member names, and the inputs and rules of derived values (charger
+//     power). The decoders (bridge/teslemetry, bridge/webhook) read it.
+//   - ha: what Home Assistant sees — the discovery configs of every field,
+//     the per-car status entities and the bridge device, device names, and
+//     the stale-config knowledge (could this version publish an entity; is a
+//     retained config this bridge's).
+//   - topic: the one topic scheme that builds and parses every topic the
+//     bridge owns (docs/topics.md).
 //
-//   - the field catalog (fields_table.go, enums.go): one curated entry per row
-//     of reference/fleet-fields.tsv with its value kind, enum wire prefix and
-//     options, and Home Assistant metadata (component, device_class, unit,
-//     state_class, display precision, category, enabled by default);
-//   - units (units.go): what a numeric value as streamed becomes under
-//     units: native | metric | imperial, and the unit declared for it;
-//   - discovery payloads (entities.go): the retained config messages for a
-//     field, the per-vehicle status entities and the bridge device;
-//   - derived values (derived.go): which fields feed the charger power, the
-//     rule as a small state value the bridge keeps per car, and the charger
-//     power's entity;
-//   - stale-config knowledge (publishable.go): which (component, object id)
-//     pairs this version can publish per node kind, derived from the code
-//     above, and whether a retained config is this bridge's.
-//
-// The package is pure: no I/O, no mutable package state. The catalog is built
-// once at start-up and never changed; *Field values returned by Lookup, All
-// and Unknown must be treated as read-only. Everything is safe for concurrent
-// use.
+// Dependencies point one way: ha reads catalog and topic; nothing here
+// imports the bridge. Everything is pure and safe for concurrent use.
 package discovery

@@ -83,11 +83,13 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 	b, err := bridge.New(bridge.Options{
 		Config: &cfg, Version: o.Version, Logger: o.Logger,
-		Replay:      func() (io.Reader, error) { return bytes.NewReader(Recording), nil },
-		ReplaySpeed: o.Speed, ReplayLoop: !o.Once, ReplayGap: o.Gap,
-		ReplayDone: func() {
-			time.AfterFunc(500*time.Millisecond, cancel) // let the last values reach the broker
-		},
+		Sources: &bridge.Sources{Replay: &bridge.Replay{
+			Open:  func() (io.Reader, error) { return bytes.NewReader(Recording), nil },
+			Speed: o.Speed, Loop: !o.Once, Gap: o.Gap,
+			Done: func() {
+				time.AfterFunc(500*time.Millisecond, cancel) // let the last values reach the broker
+			},
+		}},
 	})
 	if err != nil {
 		return err

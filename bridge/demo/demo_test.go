@@ -10,7 +10,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
@@ -31,7 +31,7 @@ func TestBundledRecordingIsValid(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	vins := map[string]bool{}
-	fm := teslemetry.Formatter{Units: discovery.UnitsNative}
+	fm := teslemetry.Formatter{Units: catalog.UnitsNative}
 	for i, data := range c.events {
 		ev, problems, err := teslemetry.Parse(data)
 		if err != nil || len(problems) > 0 {
@@ -41,7 +41,7 @@ func TestBundledRecordingIsValid(t *testing.T) {
 			vins[ev.VIN] = true
 		}
 		for _, d := range ev.Data {
-			f, ok := discovery.Lookup(d.Field)
+			f, ok := catalog.Lookup(d.Field)
 			if !ok {
 				t.Errorf("event %d: field %s not in the catalog", i, d.Field)
 				continue

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 // BenchmarkFormat formats one value of each shape the stream carries
@@ -35,11 +35,11 @@ func BenchmarkFormat(b *testing.B) {
 		{"invalid", "VehicleSpeed", `"<invalid>"`},
 		{"unknown_field_object", "FutureField", `{"a":1,"b":[true,false]}`},
 	}
-	fm := Formatter{Units: discovery.UnitsNative}
+	fm := Formatter{Units: catalog.UnitsNative}
 	for _, c := range cases {
-		f, ok := discovery.Lookup(c.field)
+		f, ok := catalog.Lookup(c.field)
 		if !ok {
-			f = discovery.Unknown(c.field)
+			f = catalog.Unknown(c.field)
 		}
 		raw := []byte(c.raw)
 		b.Run(c.name, func(b *testing.B) {
@@ -84,10 +84,10 @@ func TestFastPathsMatchGeneralPaths(t *testing.T) {
 		nums = append(nums, strconv.FormatFloat(v, 'f', rng.IntN(12)-1, 64), strconv.FormatFloat(v, 'g', -1, 64),
 			strconv.FormatInt(rng.Int64N(1<<62)>>rng.IntN(62), 10))
 	}
-	for _, units := range []discovery.Units{discovery.UnitsNative, discovery.UnitsMetric, discovery.UnitsImperial} {
+	for _, units := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 		fm := Formatter{Units: units}
 		for _, name := range []string{"VehicleSpeed", "Odometer", "PackVoltage", "TpmsPressureFl", "InsideTemp", "BatteryLevel"} {
-			f, _ := discovery.Lookup(name)
+			f, _ := catalog.Lookup(name)
 			for _, n := range nums {
 				for _, raw := range []string{n, `"` + n + `"`, `" ` + n + ` "`} {
 					got, gotErr := fm.Format(nil, f, []byte(raw))
@@ -111,7 +111,7 @@ func TestFastPathsMatchGeneralPaths(t *testing.T) {
 			}
 		}
 	}
-	loc, _ := discovery.Lookup("Location")
+	loc, _ := catalog.Lookup("Location")
 	for i := 0; i < 5000; i++ {
 		lat := strconv.FormatFloat((rng.Float64()-0.5)*200, 'f', rng.IntN(10)-1, 64)
 		lon := strconv.FormatFloat((rng.Float64()-0.5)*400, 'g', -1, 64)
@@ -131,8 +131,8 @@ func TestFastPathsMatchGeneralPaths(t *testing.T) {
 			}
 		}
 	}
-	doorsF, _ := discovery.Lookup("DoorState")
-	tiresF, _ := discovery.Lookup("TpmsHardWarnings")
+	doorsF, _ := catalog.Lookup("DoorState")
+	tiresF, _ := catalog.Lookup("TpmsHardWarnings")
 	keys := []string{"DriverFront", "driver_front", "DriverRear", "PassengerFront", "passenger_rear", "TrunkFront", "TrunkRear",
 		"frontLeft", "front_left", "FrontRight", "rearLeft", "rear_right", "semiMiddleAxleLeft2", "semi_rear_axle_right", "other"}
 	for i := 0; i < 5000; i++ {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 // Event is one decoded Teslemetry event. An event may carry several parts at
@@ -223,7 +223,7 @@ func decodeItems[W, T any](v []byte, kind string, bad func(kind, format string, 
 // does not allocate.
 var fieldNames = func() map[string]string {
 	m := map[string]string{}
-	for _, f := range discovery.All() {
+	for _, f := range catalog.All() {
 		m[f.Name] = f.Name
 	}
 	return m

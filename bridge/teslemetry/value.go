@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 // Null is the payload of an invalid or absent value (contract §5): never an
@@ -22,13 +22,13 @@ var ErrWrongType = errors.New("wrong value type")
 
 // Formatter turns raw telemetry values into published payloads for one units mode.
 type Formatter struct {
-	Units discovery.Units
+	Units catalog.Units
 }
 
 // Format appends the payload for one value of field f to dst (contract §5).
 // A value that cannot be read as the field's type returns ErrWrongType and is
 // skipped by the caller; null and invalid markers become "null".
-func (fm Formatter) Format(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
+func (fm Formatter) Format(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || isNull(raw) {
 		return append(dst, Null...), nil
@@ -37,23 +37,23 @@ func (fm Formatter) Format(dst []byte, f *discovery.Field, raw []byte) ([]byte, 
 		return append(dst, Null...), nil
 	}
 	switch f.Kind {
-	case discovery.KindFloat, discovery.KindInt:
+	case catalog.KindFloat, catalog.KindInt:
 		return fm.number(dst, f, raw)
-	case discovery.KindBool:
+	case catalog.KindBool:
 		return boolean(dst, raw)
-	case discovery.KindEnum:
+	case catalog.KindEnum:
 		return enum(dst, f, raw)
-	case discovery.KindString:
+	case catalog.KindString:
 		return text(dst, raw)
-	case discovery.KindLocation:
+	case catalog.KindLocation:
 		return location(dst, raw)
-	case discovery.KindDoors:
+	case catalog.KindDoors:
 		return doors(dst, raw)
-	case discovery.KindTireLocation:
+	case catalog.KindTireLocation:
 		return tires(dst, raw)
-	case discovery.KindTime:
+	case catalog.KindTime:
 		return timeOfDay(dst, raw)
-	case discovery.KindTimestamp:
+	case catalog.KindTimestamp:
 		return timestamp(dst, raw)
 	default:
 		return anyValue(dst, raw)
@@ -66,7 +66,7 @@ func isInvalidMarker(raw []byte) bool {
 }
 
 // number formats a JSON number or numeric string as a bare number, converting units.
-func (fm Formatter) number(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
+func (fm Formatter) number(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
 	s := raw
 	if s[0] == '"' && len(s) >= 2 {
 		s = bytes.TrimSpace(s[1 : len(s)-1])
@@ -125,7 +125,7 @@ func canonicalDecimal(s []byte) bool {
 }
 
 // unconverted reports whether f's values are published as streamed in fm's units.
-func (fm Formatter) unconverted(f *discovery.Field) bool {
+func (fm Formatter) unconverted(f *catalog.Field) bool {
 	if f.Quantity == "" {
 		return true
 	}
@@ -138,10 +138,10 @@ func (fm Formatter) unconverted(f *discovery.Field) bool {
 
 // catalogFields and unconvertedByUnits precompute unconverted for the catalog.
 var (
-	catalogFields      = discovery.All()
-	unconvertedByUnits = func() map[discovery.Units][]bool {
-		m := map[discovery.Units][]bool{}
-		for _, u := range []discovery.Units{discovery.UnitsNative, discovery.UnitsMetric, discovery.UnitsImperial, ""} {
+	catalogFields      = catalog.All()
+	unconvertedByUnits = func() map[catalog.Units][]bool {
+		m := map[catalog.Units][]bool{}
+		for _, u := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial, ""} {
 			t := make([]bool, len(catalogFields))
 			for i, f := range catalogFields {
 				_, changed := f.Convert(1, u)
@@ -243,7 +243,7 @@ func boolean(dst []byte, raw []byte) ([]byte, error) {
 
 // enum strips the wire prefix (ShiftStateD → D); …Unknown becomes null and an
 // unknown string passes through unchanged.
-func enum(dst []byte, f *discovery.Field, raw []byte) ([]byte, error) {
+func enum(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
 	if raw[0] != '"' {
 		return anyValue(dst, raw) // e.g. a Semi enum sent as an int or object
 	}
@@ -402,7 +402,7 @@ func appendLocation(dst []byte, lat, lon float64) []byte {
 
 // doorNames are DoorState's six doors, in the order published; all six are
 // always published.
-var doorNames = []string{"DriverFront", "DriverRear", "PassengerFront", "PassengerRear", "TrunkFront", "TrunkRear"}
+var doorNames = catalog.Doors[:]
 
 func doors(dst []byte, raw []byte) ([]byte, error) {
 	var m boolMembers
@@ -521,11 +521,9 @@ func doorsSlow(dst []byte, raw []byte) ([]byte, error) {
 
 // tireNames are the TPMS warning keys as published (snake_case, proto order);
 // the first alwaysTires are always published, the others only when sent.
-var tireNames = [10]string{"front_left", "front_right", "rear_left", "rear_right",
-	"semi_middle_axle_left_2", "semi_middle_axle_right_2", "semi_rear_axle_left",
-	"semi_rear_axle_right", "semi_rear_axle_left_2", "semi_rear_axle_right_2"}
+var tireNames = catalog.Tires
 
-const alwaysTires = 4
+const alwaysTires = catalog.AlwaysTires
 
 func tires(dst []byte, raw []byte) ([]byte, error) {
 	var m boolMembers

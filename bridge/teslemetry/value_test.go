@@ -8,20 +8,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
-func field(t testing.TB, name string) *discovery.Field {
+func field(t testing.TB, name string) *catalog.Field {
 	t.Helper()
-	f, ok := discovery.Lookup(name)
+	f, ok := catalog.Lookup(name)
 	if !ok {
-		f = discovery.Unknown(name)
+		f = catalog.Unknown(name)
 	}
 	return f
 }
 
 func TestFormatValueShapes(t *testing.T) {
-	native := Formatter{Units: discovery.UnitsNative}
+	native := Formatter{Units: catalog.UnitsNative}
 	cases := []struct {
 		field, raw, want string
 	}{
@@ -97,7 +97,7 @@ func TestFormatValueShapes(t *testing.T) {
 }
 
 func TestFormatWrongTypes(t *testing.T) {
-	native := Formatter{Units: discovery.UnitsNative}
+	native := Formatter{Units: catalog.UnitsNative}
 	for _, tc := range []struct{ field, raw string }{
 		{"VehicleSpeed", `{"x":1}`}, {"VehicleSpeed", `true`}, {"VehicleSpeed", `"fast"`},
 		{"Locked", `"maybe"`}, {"Locked", `[true]`}, {"Location", `"here"`}, {"DoorState", `true`},
@@ -111,18 +111,18 @@ func TestFormatWrongTypes(t *testing.T) {
 
 func TestFormatUnits(t *testing.T) {
 	cases := []struct {
-		units      discovery.Units
+		units      catalog.Units
 		field, raw string
 		want       string
 	}{
-		{discovery.UnitsNative, "TpmsPressureFl", `2.912`, `2.951`},
-		{discovery.UnitsNative, "Odometer", `18342.7`, `18342.7`},
-		{discovery.UnitsMetric, "Odometer", `100`, `160.93`},
-		{discovery.UnitsMetric, "VehicleSpeed", `"60"`, `96.56`},
-		{discovery.UnitsMetric, "InsideTemp", `24.5`, `24.5`},
-		{discovery.UnitsImperial, "InsideTemp", `25`, `77`},
-		{discovery.UnitsImperial, "Odometer", `100`, `100`},
-		{discovery.UnitsImperial, "TpmsPressureFl", `2.9`, `42.62`},
+		{catalog.UnitsNative, "TpmsPressureFl", `2.912`, `2.951`},
+		{catalog.UnitsNative, "Odometer", `18342.7`, `18342.7`},
+		{catalog.UnitsMetric, "Odometer", `100`, `160.93`},
+		{catalog.UnitsMetric, "VehicleSpeed", `"60"`, `96.56`},
+		{catalog.UnitsMetric, "InsideTemp", `24.5`, `24.5`},
+		{catalog.UnitsImperial, "InsideTemp", `25`, `77`},
+		{catalog.UnitsImperial, "Odometer", `100`, `100`},
+		{catalog.UnitsImperial, "TpmsPressureFl", `2.9`, `42.62`},
 	}
 	for _, tc := range cases {
 		got, err := Formatter{Units: tc.units}.Format(nil, field(t, tc.field), []byte(tc.raw))
@@ -169,7 +169,7 @@ func TestParseSample(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	values := 0
-	native := Formatter{Units: discovery.UnitsNative}
+	native := Formatter{Units: catalog.UnitsNative}
 	for i, data := range events {
 		ev, problems, err := Parse(data)
 		if err != nil || len(problems) > 0 {
@@ -250,7 +250,7 @@ func FuzzParseAndFormat(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, units := range []discovery.Units{discovery.UnitsNative, discovery.UnitsMetric, discovery.UnitsImperial} {
+		for _, units := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 			fm := Formatter{Units: units}
 			for _, d := range ev.Data {
 				out, err := fm.Format(nil, field(t, d.Field), d.Value)

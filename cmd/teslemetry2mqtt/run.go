@@ -63,14 +63,15 @@ func runCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := bridge.Options{Config: cfg, Version: version, ReplaySpeed: *speed}
+	src := bridge.ConfiguredSources(cfg, version)
 	if *replay != "" {
 		data, err := os.ReadFile(*replay)
 		if err != nil {
 			return usagef("--replay: %v", err)
 		}
-		opts.Replay = func() (io.Reader, error) { return bytes.NewReader(data), nil }
+		src.Replay = &bridge.Replay{Open: func() (io.Reader, error) { return bytes.NewReader(data), nil }, Speed: *speed}
 	}
+	opts := bridge.Options{Config: cfg, Version: version, Sources: &src}
 	return runBridge(ctx, cfg, opts, os.Stderr)
 }
 

@@ -30,7 +30,6 @@ func startWebhook(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log
 		Logger: log.WithField("source", "webhook"), OnDrop: b.CountDrop,
 	}, b)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	b.SetWebhookUp(true)
 	log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "path": cfg.Webhook.Path}).Info("webhook receiver listening")
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -39,7 +38,6 @@ func startWebhook(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log
 	}()
 	go func() {
 		<-ctx.Done()
-		b.SetWebhookUp(false)
 		shutdownServer(srv)
 	}()
 	return nil

@@ -5,7 +5,10 @@
 // "is this topic mine?" has one answer (docs/topics.md).
 package topic
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Levels under <base>/<VIN>/ and <base>/site/<id>/ that carry more than one topic.
 const (
@@ -280,15 +283,25 @@ func segmentByte(c byte) bool {
 }
 
 // IDPart makes s usable inside unique ids and node ids: only A-Za-z0-9_-
-// survive (node ids may not contain "/" or ".").
+// survive (node ids may not contain "/" or "."); every other character,
+// however many bytes it takes, becomes one "_".
 func IDPart(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !isAlnum(c) && c != '_' && c != '-' {
-			b[i] = '_'
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
+			clean = false
+			break
 		}
 	}
-	return string(b)
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf && (isAlnum(byte(r)) || r == '_' || r == '-') {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // IsVIN reports whether s looks like a VIN: 17 characters of A-Z and 0-9.

@@ -1,6 +1,9 @@
 package topic
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 const vin = "5YJ3E7EB9NF123456"
 
@@ -105,6 +108,95 @@ func FuzzParse(f *testing.F) {
 		seg := Segment(topic)
 		if Segment(seg) != seg {
 			t.Fatalf("Segment not idempotent on %q", topic)
+		}
+	})
+}
+
+func TestIDPart(t *testing.T) {
+	for in, want := range map[string]string{
+		"teslemetry": "teslemetry",
+		"t2m/home":   "t2m_home",
+		"a.b-c_d":    "a_b-c_d",
+		"grüße":      "gr__e", // one "_" per character, not per byte
+		"":           "",
+	} {
+		if got := IDPart(in); got != want {
+			t.Errorf("IDPart(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseConfigAndNodeShapes(t *testing.T) {
+	o := New("teslemetry", "homeassistant")
+	if ct, ok := o.ParseConfig("homeassistant/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/config"); !ok ||
+		ct != (ConfigTopic{"sensor", "teslemetry_5YJ3E7EB9NF123456", "BatteryLevel"}) {
+		t.Errorf("ParseConfig = %+v, %v", ct, ok)
+	}
+	for _, bad := range []string{
+		"homeassistant/sensor/BatteryLevel/config", // no node level
+		"homeassistant/device/x/config",
+		"other/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/config",
+		"homeassistant/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/state",
+		"homeassistant/sensor/a/b/c/config",
+		"homeassistant/sensor//x/config",
+	} {
+		if ct, ok := o.ParseConfig(bad); ok {
+			t.Errorf("ParseConfig(%q) = %+v", bad, ct)
+		}
+	}
+	for node, want := range map[string]struct {
+		kind Kind
+		id   string
+	}{
+		"teslemetry_bridge":                      {Bridge, ""},
+		"teslemetry_5YJ3E7EB9NF123456":           {Vehicle, "5YJ3E7EB9NF123456"},
+		"teslemetry_x_5YJ3E7EB9NF123456":         {None, ""}, // not a VIN after the base: another instance's
+		"other_5YJ3E7EB9NF123456":                {None, ""},
+		"teslemetry":                             {None, ""},
+		"teslemetry_":                            {None, ""},
+		"zigbee2mqtt_0x00158d0001a2b3c4":         {None, ""},
+		"teslemetry2mqtt_bridge":                 {None, ""},
+		"teslemetryX_bridge":                     {None, ""},
+		"teslemetry_5YJ3E7EB9NF12345" + "\u00e9": {None, ""},
+	} {
+		if got := o.ParseNode(node); got.Kind != want.kind || got.ID != want.id {
+			t.Errorf("ParseNode(%q) = %+v; want %d, %q", node, got, want.kind, want.id)
+		}
+	}
+}
+
+func TestSegmentCases(t *testing.T) {
+	cases := map[string]string{
+		"BatteryLevel":                "BatteryLevel",
+		"5YJ3E7EB9NF123456":           "5YJ3E7EB9NF123456",
+		"VCSEC_a180_lowKeyFobBattery": "VCSEC_a180_lowKeyFobBattery",
+		"a.b-c":                       "a.b-c",
+		"../#+":                       "..___",
+		"a/b":                         "a_b",
+		"":                            "_",
+		"x\x00y":                      "x_y",
+		"Grüße":                       "Gr____e",
+		"sp ace":                      "sp_ace",
+	}
+	for in, want := range cases {
+		got := Segment(in)
+		if got != want {
+			t.Errorf("Segment(%q) = %q, want %q", in, got, want)
+		}
+		if strings.ContainsAny(got, "+#/\x00") || got == "" {
+			t.Errorf("Segment(%q) = %q is not a safe level", in, got)
+		}
+	}
+}
+
+func FuzzSegment(f *testing.F) {
+	for _, s := range []string{"", "BatteryLevel", "../#+", "a/b/c", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Segment(s)
+		if got == "" || strings.ContainsAny(got, "+#/\x00") {
+			t.Fatalf("Segment(%q) = %q", s, got)
 		}
 	})
 }

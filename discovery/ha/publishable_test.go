@@ -1,6 +1,10 @@
-package discovery
+package ha
 
 import (
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+
 	"strings"
 	"testing"
 )
@@ -13,11 +17,11 @@ func everyMessage(t *testing.T) (vehicle, bridge []Message) {
 	t.Helper()
 	vehicles := []Vehicle{testVehicle, {VIN: "7SAYGDEE1PA098765", Name: DeviceName("", "", "7SAYGDEE1PA098765")}}
 	ifaces := []string{"wifi", "cellular", "ethernet", "Satellite", "WiFi", "bt-le_2", "lte.5g", "_"}
-	for _, units := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
+	for _, units := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 		for _, base := range []string{"teslemetry", "t2m/home"} {
-			o := Options{BaseTopic: base, Prefix: "homeassistant", Units: units, Version: "9.9.9"}
+			o := Options{Topics: topic.New(base, "homeassistant"), Units: units, Version: "9.9.9"}
 			for _, v := range vehicles {
-				for _, f := range All() {
+				for _, f := range catalog.All() {
 					vehicle = append(vehicle, o.FieldEntities(v, f)...)
 				}
 				vehicle = append(vehicle, o.VehicleEntities(v)...)
@@ -35,9 +39,9 @@ func everyMessage(t *testing.T) (vehicle, bridge []Message) {
 
 func TestEveryProducedMessageIsPublishable(t *testing.T) {
 	vehicle, bridge := everyMessage(t)
-	check := func(kind NodeKind, msgs []Message) {
+	check := func(kind topic.Kind, msgs []Message) {
 		for _, m := range msgs {
-			ct, ok := testOptions.ParseConfigTopic(m.Topic)
+			ct, ok := testOptions.Topics.ParseConfig(m.Topic)
 			if !ok {
 				t.Fatalf("cannot parse %s", m.Topic)
 			}
@@ -46,8 +50,8 @@ func TestEveryProducedMessageIsPublishable(t *testing.T) {
 			}
 		}
 	}
-	check(NodeVehicle, vehicle)
-	check(NodeBridge, bridge)
+	check(topic.Vehicle, vehicle)
+	check(topic.Bridge, bridge)
 	if len(vehicle) < 300 {
 		t.Fatalf("only %d vehicle messages: the catalog walk is broken", len(vehicle))
 	}
@@ -55,18 +59,18 @@ func TestEveryProducedMessageIsPublishable(t *testing.T) {
 	for _, obj := range []string{"DoorState_DriverFront", "DoorState_TrunkRear", "TpmsSoftWarnings_rear_left",
 		"FdWindow_open", "connectivity_wifi", "connectivity_cellular", "connectivity_ethernet", "connectivity_satellite",
 		"connectivity_lte_5g", "stream"} {
-		if !Publishable(NodeVehicle, ComponentBinarySensor, obj) {
+		if !Publishable(topic.Vehicle, catalog.ComponentBinarySensor, obj) {
 			t.Errorf("binary_sensor %s not Publishable", obj)
 		}
 	}
-	if !Publishable(NodeVehicle, ComponentDeviceTracker, "Location") || !Publishable(NodeVehicle, ComponentSensor, ChargerPowerObject) {
+	if !Publishable(topic.Vehicle, catalog.ComponentDeviceTracker, "Location") || !Publishable(topic.Vehicle, catalog.ComponentSensor, catalog.ChargerPowerObject) {
 		t.Error("Location tracker or charger power not Publishable")
 	}
-	// A field of newer firmware is published as a sensor when it arrives (Unknown).
-	unknown := testOptions.FieldEntities(testVehicle, Unknown("NewFirmwareField"))
+	// A field of newer firmware is published as a sensor when it arrives (catalog.Unknown).
+	unknown := testOptions.FieldEntities(testVehicle, catalog.Unknown("NewFirmwareField"))
 	for _, m := range unknown {
-		ct, _ := testOptions.ParseConfigTopic(m.Topic)
-		if !Publishable(NodeVehicle, ct.Component, ct.Object) {
+		ct, _ := testOptions.Topics.ParseConfig(m.Topic)
+		if !Publishable(topic.Vehicle, ct.Component, ct.Object) {
 			t.Errorf("unknown field entity %s not Publishable", m.Topic)
 		}
 	}
@@ -77,68 +81,29 @@ func TestEveryProducedMessageIsPublishable(t *testing.T) {
 
 func TestMadeUpEntitiesAreNotPublishable(t *testing.T) {
 	for _, tc := range []struct {
-		kind              NodeKind
+		kind              topic.Kind
 		component, object string
 	}{
-		{NodeVehicle, ComponentSensor, "old_field"},                // a dropped non-field entity
-		{NodeVehicle, ComponentBinarySensor, "NewFirmwareField"},   // unknown fields are sensors
-		{NodeVehicle, ComponentBinarySensor, "BatteryLevel"},       // real field, wrong component
-		{NodeVehicle, ComponentDeviceTracker, "BatteryLevel"},      // real field, wrong component
-		{NodeVehicle, ComponentBinarySensor, "DoorState"},          // only its six doors are entities
-		{NodeVehicle, ComponentBinarySensor, "DoorState_Sunroof"},  // not a door
-		{NodeVehicle, ComponentSensor, "FdWindow_open"},            // the open sensor is a binary_sensor
-		{NodeVehicle, ComponentSensor, "Deprecated_1"},             // placeholders get no entity
-		{NodeVehicle, ComponentSensor, "connectivity_wifi"},        // connectivity is a binary_sensor
-		{NodeVehicle, ComponentBinarySensor, "connectivity_WiFi"},  // interfaces are lower-cased
-		{NodeVehicle, ComponentBinarySensor, "connectivity_wi.fi"}, // and sanitised to id characters
-		{NodeVehicle, ComponentSensor, "credit_balance"},           // a bridge entity
-		{NodeVehicle, "switch", "BatteryLevel"},                    // a component the bridge never uses
-		{NodeBridge, ComponentSensor, "BatteryLevel"},              // a vehicle entity
-		{NodeBridge, ComponentBinarySensor, "connectivity_wifi"},   // a vehicle entity
-		{NodeBridge, ComponentSensor, "uptime"},
-		{NodeNone, ComponentSensor, "BatteryLevel"},
+		{topic.Vehicle, catalog.ComponentSensor, "old_field"},                // a dropped non-field entity
+		{topic.Vehicle, catalog.ComponentBinarySensor, "NewFirmwareField"},   // unknown fields are sensors
+		{topic.Vehicle, catalog.ComponentBinarySensor, "BatteryLevel"},       // real field, wrong component
+		{topic.Vehicle, catalog.ComponentDeviceTracker, "BatteryLevel"},      // real field, wrong component
+		{topic.Vehicle, catalog.ComponentBinarySensor, "DoorState"},          // only its six doors are entities
+		{topic.Vehicle, catalog.ComponentBinarySensor, "DoorState_Sunroof"},  // not a door
+		{topic.Vehicle, catalog.ComponentSensor, "FdWindow_open"},            // the open sensor is a binary_sensor
+		{topic.Vehicle, catalog.ComponentSensor, "Deprecated_1"},             // placeholders get no entity
+		{topic.Vehicle, catalog.ComponentSensor, "connectivity_wifi"},        // connectivity is a binary_sensor
+		{topic.Vehicle, catalog.ComponentBinarySensor, "connectivity_WiFi"},  // interfaces are lower-cased
+		{topic.Vehicle, catalog.ComponentBinarySensor, "connectivity_wi.fi"}, // and sanitised to id characters
+		{topic.Vehicle, catalog.ComponentSensor, "credit_balance"},           // a bridge entity
+		{topic.Vehicle, "switch", "BatteryLevel"},                            // a component the bridge never uses
+		{topic.Bridge, catalog.ComponentSensor, "BatteryLevel"},              // a vehicle entity
+		{topic.Bridge, catalog.ComponentBinarySensor, "connectivity_wifi"},   // a vehicle entity
+		{topic.Bridge, catalog.ComponentSensor, "uptime"},
+		{topic.None, catalog.ComponentSensor, "BatteryLevel"},
 	} {
 		if Publishable(tc.kind, tc.component, tc.object) {
 			t.Errorf("Publishable(%d, %q, %q) = true", tc.kind, tc.component, tc.object)
-		}
-	}
-}
-
-func TestParseConfigTopicAndOwnNode(t *testing.T) {
-	o := testOptions
-	if ct, ok := o.ParseConfigTopic("homeassistant/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/config"); !ok ||
-		ct != (ConfigTopic{"sensor", "teslemetry_5YJ3E7EB9NF123456", "BatteryLevel"}) {
-		t.Errorf("ParseConfigTopic = %+v, %v", ct, ok)
-	}
-	for _, bad := range []string{
-		"homeassistant/sensor/BatteryLevel/config", // no node level
-		"homeassistant/device/x/config",
-		"other/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/config",
-		"homeassistant/sensor/teslemetry_5YJ3E7EB9NF123456/BatteryLevel/state",
-		"homeassistant/sensor/a/b/c/config",
-		"homeassistant/sensor//x/config",
-	} {
-		if ct, ok := o.ParseConfigTopic(bad); ok {
-			t.Errorf("ParseConfigTopic(%q) = %+v", bad, ct)
-		}
-	}
-	for node, want := range map[string]struct {
-		kind NodeKind
-		vin  string
-	}{
-		"teslemetry_bridge":                      {NodeBridge, ""},
-		"teslemetry_5YJ3E7EB9NF123456":           {NodeVehicle, "5YJ3E7EB9NF123456"},
-		"teslemetry_x_5YJ3E7EB9NF123456":         {NodeVehicle, "x_5YJ3E7EB9NF123456"}, // the caller's VIN check rejects it
-		"other_5YJ3E7EB9NF123456":                {NodeNone, ""},
-		"teslemetry":                             {NodeNone, ""},
-		"teslemetry_":                            {NodeNone, ""},
-		"zigbee2mqtt_0x00158d0001a2b3c4":         {NodeNone, ""},
-		"teslemetry2mqtt_bridge":                 {NodeNone, ""},
-		"teslemetryX_bridge":                     {NodeNone, ""},
-		"teslemetry_5YJ3E7EB9NF12345" + "\u00e9": {NodeNone, ""},
-	} {
-		if kind, vin := o.OwnNode(node); kind != want.kind || vin != want.vin {
-			t.Errorf("OwnNode(%q) = %d, %q; want %d, %q", node, kind, vin, want.kind, want.vin)
 		}
 	}
 }
@@ -157,8 +122,8 @@ func TestOursChecksOriginDeviceAndBase(t *testing.T) {
 		}
 	}
 	own := string(o.FieldEntities(testVehicle, field(t, "BatteryLevel"))[0].Payload)
-	slash := Options{BaseTopic: "teslemetry/x", Prefix: "homeassistant"}
-	underscore := Options{BaseTopic: "teslemetry_x", Prefix: "homeassistant"}
+	slash := Options{Topics: topic.New("teslemetry/x", "homeassistant")}
+	underscore := Options{Topics: topic.New("teslemetry_x", "homeassistant")}
 	twin := string(slash.FieldEntities(testVehicle, field(t, "BatteryLevel"))[0].Payload)
 	for name, payload := range map[string]string{
 		"not JSON":           "OFF",

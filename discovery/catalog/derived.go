@@ -1,22 +1,20 @@
-package discovery
+package catalog
 
 import (
 	"math"
 	"strconv"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
 // Derived values. Tesla keeps reporting the last charging powers after a
-// charging session ends (teslamotors/fleet-telemetry#319; home-assistant.md
-// pitfall 11; teslemetry-sse.md §4.6), so a power entity would show a session
-// that is over. Derived values get their own topics (DerivedLevel): the raw
-// field topics always carry what the car sent (contract §4). This file knows which fields feed the values
-// the bridge derives and the rules; the bridge keeps the state per car and
+// charging session ends (teslamotors/fleet-telemetry#319), so a power entity
+// would show a session that is over. Derived values get their own topics
+// (<base>/<VIN>/derived/<object>, docs/topics.md): the raw field topics always
+// carry what the car sent. This file knows which fields feed the values the
+// bridge derives and the rules; the bridge keeps the state per car and
 // publishes. Everything here is pure: the state types are plain values that
 // the bridge owns, one per car.
-
-// DerivedLevel is the topic level of derived values: <base>/<VIN>/derived/<object>.
-// It sits beside v/, so the raw-field namespace keeps Tesla's names only.
-const DerivedLevel = "derived"
 
 // ChargerPowerObject is the object id of the derived charger power: the last
 // level of its topic <base>/<VIN>/derived/charger_power and the end of its
@@ -66,8 +64,6 @@ func (f *Field) DerivedInput() Input {
 	return inputs[f.Number]
 }
 
-func isNull(payload []byte) bool { return string(payload) == "null" }
-
 // ---- Charger power ----------------------------------------------------------
 
 // chargePhase is what a DetailedChargeState says about the charger power.
@@ -97,7 +93,7 @@ type power struct {
 }
 
 func readPower(payload []byte) power {
-	if isNull(payload) {
+	if jsonraw.IsNull(payload) {
 		return power{seen: true} // checked first: a parse error would allocate
 	}
 	kw, err := strconv.ParseFloat(string(payload), 64)
@@ -113,8 +109,8 @@ type ChargerPowerInputs struct {
 	ac, dc power
 }
 
-// Observe records the published payload (contract §5: a bare number, an enum
-// option without prefix, or null) of one input; other inputs are ignored.
+// Observe records the published payload (docs/payloads.md: a bare number, an
+// enum option without prefix, or null) of one input; other inputs are ignored.
 func (in *ChargerPowerInputs) Observe(input Input, payload []byte) {
 	switch input {
 	case InputACChargingPower:
@@ -189,16 +185,4 @@ func (c ChargerPower) KW() (float64, bool) {
 		return c.dc.kw, true
 	}
 	return 0, false
-}
-
-// ChargerPowerEntity returns the discovery config of the derived charger
-// power: a power sensor in the unit of ACChargingPower and DCChargingPower
-// under o.Units, on the car's device.
-func (o Options) ChargerPowerEntity(v Vehicle) Message {
-	ac, _ := Lookup("ACChargingPower")
-	p := ac.Precision
-	c := config{Name: "Charger power", DeviceClass: "power", UnitOfMeasurement: ac.UnitFor(o.Units),
-		StateClass: "measurement", SuggestedDisplayPrecision: &p, EnabledByDefault: true,
-		StateTopic: o.vehicleTopic(v, DerivedLevel+"/"+ChargerPowerObject), ValueTemplate: tplValue}
-	return o.vehicleMessage(v, ComponentSensor, ChargerPowerObject, c, nil)
 }

@@ -1,7 +1,7 @@
-package discovery
+package catalog
 
 // enumType is the wire form of one proto enum: values arrive as
-// <Prefix><Option> (teslemetry-sse.md §4.3) and are published as <Option>.
+// <Prefix><Option> and are published as <Option>.
 type enumType struct {
 	Prefix  string
 	Options []string // without "Unknown", which the bridge publishes as null
@@ -62,6 +62,16 @@ var enumTypes = map[string]enumType{
 	"WindowState":                {"WindowState", []string{"Closed", "PartiallyOpen", "Opened"}},
 }
 
-// windowOpen lists the WindowState options for which the extra window
-// binary_sensor is on.
-var windowOpen = []string{"PartiallyOpen", "Opened"}
+// Doors are the members of a DoorState value, in the order the bridge
+// publishes them; all six are always published (docs/payloads.md).
+var Doors = [...]string{"DriverFront", "DriverRear", "PassengerFront", "PassengerRear", "TrunkFront", "TrunkRear"}
+
+// Tires are the TPMS warning members of a tire-location value as published
+// (snake_case, proto order); the first AlwaysTires (an ordinary car's four
+// wheels) are always published, the others only when sent.
+var Tires = [...]string{"front_left", "front_right", "rear_left", "rear_right",
+	"semi_middle_axle_left_2", "semi_middle_axle_right_2", "semi_rear_axle_left", "semi_rear_axle_right",
+	"semi_rear_axle_left_2", "semi_rear_axle_right_2"}
+
+// AlwaysTires is how many of Tires every tire-location value carries.
+const AlwaysTires = 4

@@ -1,11 +1,17 @@
-package discovery
+// Package catalog knows every Tesla Fleet Telemetry field: its value kind,
+// enum wire prefix and options, unit and the conversions of units: native |
+// metric | imperial, the member names of door and tyre values, and the part a
+// field plays in derived values. The decoders and the Home Assistant package
+// read it. It is built once at start-up and never changed; *Field values
+// returned by Lookup, All and Unknown must be treated as read-only.
+package catalog
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Kind is the value type of a field as catalogued in fleet-fields.tsv; it
+// Kind is the value type of a field as catalogued (testdata/fleet-fields.tsv); it
 // decides how the bridge decodes a value and which entities it gets.
 type Kind string
 
@@ -112,7 +118,7 @@ func All() []*Field {
 // device class or unit, whose value is published as it arrives. name should
 // already be a valid topic level. Each call returns a new Field.
 func Unknown(name string) *Field {
-	label := strings.ReplaceAll(snake(name), "_", " ")
+	label := strings.ReplaceAll(Snake(name), "_", " ")
 	if label != "" {
 		label = strings.ToUpper(label[:1]) + label[1:]
 	}

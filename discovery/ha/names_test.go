@@ -1,6 +1,10 @@
-package discovery
+package ha
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+)
 
 func TestDeviceName(t *testing.T) {
 	vin := "5YJ3E7EB9NF123456"
@@ -41,29 +45,6 @@ func TestSoftwareVersion(t *testing.T) {
 	}
 }
 
-func TestSnake(t *testing.T) {
-	for in, want := range map[string]string{
-		"BatteryLevel":                   "battery_level",
-		"ACChargingPower":                "ac_charging_power",
-		"DCDCEnable":                     "dcdc_enable",
-		"BMSState":                       "bms_state",
-		"HvacACEnabled":                  "hvac_ac_enabled",
-		"DiHeatsinkTREL":                 "di_heatsink_trel",
-		"PowershareInstantaneousPowerKW": "powershare_instantaneous_power_kw",
-		"SemitruckTpmsPressureRe1L0":     "semitruck_tpms_pressure_re1_l0",
-		"Setting24HourTime":              "setting24_hour_time",
-		"DoorState_DriverFront":          "door_state_driver_front",
-		"FdWindow_open":                  "fd_window_open",
-		"TpmsSoftWarnings_front_left":    "tpms_soft_warnings_front_left",
-		"connectivity_wifi":              "connectivity_wifi",
-		"Weird..Name-":                   "weird_name",
-	} {
-		if got := snake(in); got != want {
-			t.Errorf("snake(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestSlug(t *testing.T) {
 	for in, want := range map[string]string{
 		"Sparky": "sparky", "Tesla 123456": "tesla_123456", "  Model 3 ": "model_3",
@@ -88,7 +69,7 @@ func TestEntityIDsFromNames(t *testing.T) {
 		}
 	}
 	// A base topic with levels still gives valid ids; topics keep it as is.
-	o.BaseTopic = "home/tesla"
+	o.Topics = topic.New("home/tesla", "homeassistant")
 	m := o.FieldEntities(testVehicle, field(t, "BatteryLevel"))[0]
 	e := decode(t, m)
 	if e.node != "home_tesla_"+testVehicle.VIN || e.str("state_topic") != "home/tesla/"+testVehicle.VIN+"/v/BatteryLevel" {

@@ -1,6 +1,8 @@
-package discovery
+package ha
 
 import (
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -11,9 +13,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.json")
 
-func field(t *testing.T, name string) *Field {
+func field(t *testing.T, name string) *catalog.Field {
 	t.Helper()
-	f, ok := Lookup(name)
+	f, ok := catalog.Lookup(name)
 	if !ok {
 		t.Fatalf("no field %s", name)
 	}
@@ -25,12 +27,12 @@ func field(t *testing.T, name string) *Field {
 // and review the diff.
 func TestGolden(t *testing.T) {
 	o, v := testOptions, testVehicle
-	with := func(u Units) Options { c := o; c.Units = u; return c }
+	with := func(u catalog.Units) Options { c := o; c.Units = u; return c }
 	cases := map[string]func() []Message{
 		"BatteryLevel":               func() []Message { return o.FieldEntities(v, field(t, "BatteryLevel")) },
 		"Odometer_native":            func() []Message { return o.FieldEntities(v, field(t, "Odometer")) },
-		"Odometer_metric":            func() []Message { return with(UnitsMetric).FieldEntities(v, field(t, "Odometer")) },
-		"InsideTemp_imperial":        func() []Message { return with(UnitsImperial).FieldEntities(v, field(t, "InsideTemp")) },
+		"Odometer_metric":            func() []Message { return with(catalog.UnitsMetric).FieldEntities(v, field(t, "Odometer")) },
+		"InsideTemp_imperial":        func() []Message { return with(catalog.UnitsImperial).FieldEntities(v, field(t, "InsideTemp")) },
 		"TpmsPressureFl":             func() []Message { return o.FieldEntities(v, field(t, "TpmsPressureFl")) },
 		"Gear":                       func() []Message { return o.FieldEntities(v, field(t, "Gear")) },
 		"DetailedChargeState":        func() []Message { return o.FieldEntities(v, field(t, "DetailedChargeState")) },
@@ -41,7 +43,7 @@ func TestGolden(t *testing.T) {
 		"ScheduledChargingStartTime": func() []Message { return o.FieldEntities(v, field(t, "ScheduledChargingStartTime")) },
 		"VehicleName":                func() []Message { return o.FieldEntities(v, field(t, "VehicleName")) },
 		"TpmsSoftWarnings":           func() []Message { return o.FieldEntities(v, field(t, "TpmsSoftWarnings")) },
-		"UnknownField":               func() []Message { return o.FieldEntities(v, Unknown("SomeFutureField")) },
+		"UnknownField":               func() []Message { return o.FieldEntities(v, catalog.Unknown("SomeFutureField")) },
 		"vehicle":                    func() []Message { return o.VehicleEntities(v) },
 		"connectivity_wifi":          func() []Message { return []Message{o.ConnectivityEntity(v, "wifi")} },
 		"charger_power":              func() []Message { return []Message{o.ChargerPowerEntity(v)} },

@@ -1,12 +1,11 @@
-package discovery
+package catalog
 
 import (
-	"encoding/json"
 	"strconv"
 	"testing"
 )
 
-// kv is one value of an event: a field and its published payload (contract §5).
+// kv is one value of an event: a field and its published payload (docs/payloads.md).
 type kv struct{ field, payload string }
 
 func TestDerivedInputs(t *testing.T) {
@@ -117,36 +116,6 @@ func TestChargerPowerInputsEmpty(t *testing.T) {
 	}
 }
 
-func TestChargerPowerEntity(t *testing.T) {
-	for _, u := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
-		o := testOptions
-		o.Units = u
-		m := o.ChargerPowerEntity(testVehicle)
-		if want := "homeassistant/sensor/teslemetry_" + testVehicle.VIN + "/charger_power/config"; m.Topic != want {
-			t.Errorf("topic %s, want %s", m.Topic, want)
-		}
-		var c map[string]any
-		if err := json.Unmarshal(m.Payload, &c); err != nil {
-			t.Fatal(err)
-		}
-		for k, want := range map[string]any{
-			"name": "Charger power", "device_class": "power", "unit_of_measurement": "kW", "state_class": "measurement",
-			"state_topic": "teslemetry/" + testVehicle.VIN + "/derived/charger_power", "unique_id": "teslemetry_" + testVehicle.VIN + "_charger_power",
-			"default_entity_id": "sensor.sparky_charger_power", "enabled_by_default": true, "suggested_display_precision": 1.0,
-		} {
-			if c[k] != want {
-				t.Errorf("%s/%s = %v, want %v", u, k, c[k], want)
-			}
-		}
-		// The derived value is one of its inputs: one unit for all three.
-		for _, name := range []string{"ACChargingPower", "DCChargingPower"} {
-			if f := field(t, name); f.UnitFor(u) != c["unit_of_measurement"] {
-				t.Errorf("%s: %s unit %s differs from the charger power's", u, name, f.UnitFor(u))
-			}
-		}
-	}
-}
-
 // The per-value work must not allocate: it runs for every value of a car.
 func TestDerivedHotPathDoesNotAllocate(t *testing.T) {
 	speed, ac := field(t, "VehicleSpeed"), field(t, "ACChargingPower")
@@ -163,4 +132,13 @@ func TestDerivedHotPathDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per value", allocs)
 	}
+}
+
+func field(t *testing.T, name string) *Field {
+	t.Helper()
+	f, ok := Lookup(name)
+	if !ok {
+		t.Fatalf("no field %s", name)
+	}
+	return f
 }

@@ -1,4 +1,4 @@
-package discovery
+package catalog
 
 // fieldTable is the curated catalog: one row per proto Field number 0–259 of
 // reference/fleet-fields.tsv, in number order (TestCatalogMatchesTSV checks

@@ -1,11 +1,12 @@
-package discovery
+package ha
 
 import (
 	"strings"
 	"unicode"
 )
 
-// DeviceName picks the Home Assistant device name of a vehicle (contract §7):
+// DeviceName picks the Home Assistant device name of a vehicle
+// (docs/topics.md, "Home Assistant"):
 // the configured name, else the car's VehicleName, else "Tesla " + the last
 // six characters of the VIN.
 func DeviceName(configured, vehicleName, vin string) string {
@@ -60,62 +61,6 @@ func SoftwareVersion(version string) string {
 	return s
 }
 
-// idPart makes a discovery node/object id: only [a-zA-Z0-9_-] survive,
-// anything else becomes "_".
-func idPart(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < unicode.MaxASCII && (isAlnum(byte(r)) || r == '_' || r == '-') {
-			return r
-		}
-		return '_'
-	}, s)
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
-func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// snake turns an object id into snake_case for entity ids:
-// "BatteryLevel" → "battery_level", "ACChargingPower" → "ac_charging_power",
-// "DoorState_DriverFront" → "door_state_driver_front". Anything but ASCII
-// letters and digits separates words; the result has no leading, trailing or
-// doubled underscores.
-func snake(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	pending := false // a word break is due before the next letter or digit
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) {
-			pending = true
-			continue
-		}
-		if i > 0 && isUpper(c) {
-			prev := s[i-1]
-			next := byte(0)
-			if i+1 < len(s) {
-				next = s[i+1]
-			}
-			if isLower(prev) || isDigit(prev) || (isUpper(prev) && isLower(next)) {
-				pending = true
-			}
-		}
-		if pending && b.Len() > 0 {
-			b.WriteByte('_')
-		}
-		pending = false
-		if isUpper(c) {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
 // fold transliterates common accented Latin letters for slugs.
 var fold = map[rune]string{
 	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'ā': "a", 'ą': "a", 'æ': "ae",
@@ -139,7 +84,7 @@ func slug(name string) string {
 	for _, r := range strings.ToLower(name) {
 		var part string
 		switch {
-		case r < unicode.MaxASCII && isAlnum(byte(r)):
+		case r < unicode.MaxASCII && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9'):
 			part = string(r)
 		case fold[r] != "":
 			part = fold[r]

@@ -1,64 +1,23 @@
-package discovery
+package ha
 
 import (
 	"bytes"
 	"encoding/json"
 	"strings"
 	"sync"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // Stale-config knowledge. A newer version of the bridge may stop publishing
 // an entity (a field moves from sensor to binary_sensor, a sub-entity is
 // renamed, an entity is dropped); its retained config would keep a dead
 // entity in Home Assistant forever. This file answers the two questions the
-// bridge's cleanup asks about a retained config: is it one of ours (OwnNode,
-// Ours), and could this version ever publish it (Publishable). The bridge
-// does the I/O and adds its own guards (bridge/cleanup.go).
-
-// NodeKind is the kind of device a discovery node id belongs to.
-type NodeKind uint8
-
-// Node kinds.
-const (
-	NodeNone    NodeKind = iota // not a node of this bridge
-	NodeVehicle                 // <base>_<VIN>
-	NodeBridge                  // <base>_bridge
-)
-
-// ConfigTopic is a discovery config topic split into its levels:
-// <prefix>/<Component>/<Node>/<Object>/config.
-type ConfigTopic struct {
-	Component, Node, Object string
-}
-
-// ParseConfigTopic splits a config topic under o.Prefix. It reports false for
-// any other shape (no node level, another prefix, not ending in /config).
-func (o Options) ParseConfigTopic(topic string) (ConfigTopic, bool) {
-	rest, ok := strings.CutPrefix(topic, o.Prefix+"/")
-	if !ok {
-		return ConfigTopic{}, false
-	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 4 || parts[3] != "config" || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return ConfigTopic{}, false
-	}
-	return ConfigTopic{Component: parts[0], Node: parts[1], Object: parts[2]}, true
-}
-
-// OwnNode tells which of this bridge's devices a node id names: NodeBridge
-// for <base>_bridge, NodeVehicle with the candidate VIN for <base>_<rest>.
-// The caller must still check that the VIN is a VIN: another bridge whose
-// base topic starts with ours plus "_" yields a rest that is not one.
-func (o Options) OwnNode(node string) (kind NodeKind, vin string) {
-	if node == o.bridgeID() {
-		return NodeBridge, ""
-	}
-	rest, ok := strings.CutPrefix(node, o.id()+"_")
-	if !ok || rest == "" || idPart(rest) != rest {
-		return NodeNone, ""
-	}
-	return NodeVehicle, rest
-}
+// bridge's cleanup asks about a retained config: is it one of ours (the
+// node, by topic.Scheme.ParseNode, and the payload, by Ours), and could this
+// version ever publish it (Publishable). The bridge does the I/O and adds its
+// own guards (bridge/cleanup.go).
 
 // ownedConfig is the part of a config payload that says who published it,
 // in the exact (unabbreviated) keys the bridge writes.
@@ -87,7 +46,7 @@ func (o Options) Ours(node string, payload []byte) bool {
 	if json.Unmarshal(payload, &c) != nil || c.Origin.Name != OriginName {
 		return false
 	}
-	under := o.BaseTopic + "/"
+	under := o.Topics.Base() + "/"
 	if !strings.HasPrefix(c.StateTopic, under) && !strings.HasPrefix(c.JSONAttributesTopic, under) {
 		return false
 	}
@@ -107,9 +66,9 @@ type entityKey struct{ component, object string }
 // the messages (so it cannot drift from it) for every catalog field, every
 // units setting and every optional entity. Built once, on first use, and
 // never changed.
-var publishableSets = sync.OnceValue(func() map[NodeKind]map[entityKey]bool {
-	sets := map[NodeKind]map[entityKey]bool{NodeVehicle: {}, NodeBridge: {}}
-	add := func(kind NodeKind, msgs ...Message) {
+var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
+	sets := map[topic.Kind]map[entityKey]bool{topic.Vehicle: {}, topic.Bridge: {}}
+	add := func(kind topic.Kind, msgs ...Message) {
 		for _, m := range msgs {
 			// The topic is <prefix>/<component>/<node>/<object>/config.
 			parts := strings.Split(m.Topic, "/")
@@ -118,14 +77,14 @@ var publishableSets = sync.OnceValue(func() map[NodeKind]map[entityKey]bool {
 		}
 	}
 	v := Vehicle{VIN: "5YJ3E7EB9NF123456", Name: "Car"}
-	for _, units := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
-		o := Options{BaseTopic: "b", Prefix: "p", Units: units}
-		for _, f := range fields.all {
-			add(NodeVehicle, o.FieldEntities(v, f)...)
+	for _, units := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
+		o := Options{Topics: topic.New("b", "p"), Units: units}
+		for _, f := range catalog.All() {
+			add(topic.Vehicle, o.FieldEntities(v, f)...)
 		}
-		add(NodeVehicle, o.VehicleEntities(v)...)
-		add(NodeVehicle, o.ChargerPowerEntity(v))
-		add(NodeBridge, o.BridgeEntities(true)...)
+		add(topic.Vehicle, o.VehicleEntities(v)...)
+		add(topic.Vehicle, o.ChargerPowerEntity(v))
+		add(topic.Bridge, o.BridgeEntities(true)...)
 	}
 	// Connectivity entities are added per interface the car names: see Publishable.
 	return sets
@@ -144,7 +103,7 @@ var publishableSets = sync.OnceValue(func() map[NodeKind]map[entityKey]bool {
 // the user's customisations of the entity on every restart. A catalog field
 // under a component it does not use (a sensor that became a binary_sensor)
 // is not publishable.
-func Publishable(kind NodeKind, component, object string) bool {
+func Publishable(kind topic.Kind, component, object string) bool {
 	set, ok := publishableSets()[kind]
 	if !ok {
 		return false
@@ -152,14 +111,14 @@ func Publishable(kind NodeKind, component, object string) bool {
 	if set[entityKey{component, object}] {
 		return true
 	}
-	if kind == NodeVehicle && component == ComponentSensor && isFieldName(object) {
-		_, known := Lookup(object)
+	if kind == topic.Vehicle && component == catalog.ComponentSensor && isFieldName(object) {
+		_, known := catalog.Lookup(object)
 		return !known // a catalog field's own entities are all in the set
 	}
-	if kind == NodeVehicle && component == ComponentBinarySensor {
+	if kind == topic.Vehicle && component == catalog.ComponentBinarySensor {
 		if iface, ok := strings.CutPrefix(object, connectivityObjectPrefix); ok {
-			// ConnectivityEntity's object is idPart(ToLower(iface)): a fixed point.
-			return idPart(strings.ToLower(iface)) == iface
+			// ConnectivityEntity's object is IDPart(ToLower(iface)): a fixed point.
+			return topic.IDPart(strings.ToLower(iface)) == iface
 		}
 	}
 	return false
@@ -174,7 +133,7 @@ func isFieldName(s string) bool {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
-		if !isAlnum(s[i]) {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
-package discovery
+package catalog
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,27 +23,6 @@ func readTSV(t *testing.T, name string) [][]string {
 		}
 	}
 	return rows
-}
-
-// TestReferenceCopies keeps testdata in step with the shared reference files
-// when they are around (they are not in a standalone checkout).
-func TestReferenceCopies(t *testing.T) {
-	for _, name := range []string{"fleet-fields.tsv", "fleet-enums.tsv"} {
-		ref, err := os.ReadFile(filepath.Join("..", "..", "shared", "reference", name))
-		if os.IsNotExist(err) {
-			t.Skipf("reference %s not present", name)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		local, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(ref, local) {
-			t.Errorf("testdata/%s differs from shared/reference/%s: copy it again and update the catalog", name, name)
-		}
-	}
 }
 
 func TestCatalogMatchesTSV(t *testing.T) {

@@ -1,10 +1,18 @@
-package discovery
+// Package ha turns catalog fields and the bridge's own status into Home
+// Assistant MQTT discovery configs (docs/topics.md, "Home Assistant"): one
+// or more entities per field, the per-car status entities, the bridge
+// device, device names, and the stale-config knowledge used by the bridge's
+// cleanup. It is pure: no I/O, no mutable package state.
+package ha
 
 import (
 	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // DefaultSupportURL is the origin support_url when Options.SupportURL is empty.
@@ -15,14 +23,13 @@ const DefaultSupportURL = "https://github.com/teslemetry2mqtt/teslemetry2mqtt"
 const OriginName = "teslemetry2mqtt"
 
 // GPSAccuracy is the gps_accuracy (metres) given to device trackers: Tesla
-// sends none, and 0 breaks consumers (home-assistant.md §8).
+// sends none, and 0 breaks consumers.
 const GPSAccuracy = 10
 
 // Options are the settings that shape discovery configs.
 type Options struct {
-	BaseTopic  string // mqtt.base_topic, e.g. "teslemetry"
-	Prefix     string // discovery prefix, e.g. "homeassistant"
-	Units      Units
+	Topics     topic.Scheme // base topic and discovery prefix
+	Units      catalog.Units
 	Version    string // bridge version (origin and bridge device sw_version)
 	SupportURL string // origin support_url; DefaultSupportURL when empty
 }
@@ -88,7 +95,7 @@ type origin struct {
 }
 
 // Value templates. A state is unknown in Home Assistant only when the
-// rendered template is exactly "None" (home-assistant.md §6), so every
+// rendered template is exactly "None", so every
 // template maps the bridge's null payload to None.
 const (
 	tplValue = "{{ None if value == 'null' else value }}"
@@ -119,27 +126,29 @@ func pyList(opts []string) string {
 	return "['" + strings.Join(opts, "', '") + "']"
 }
 
-// doors are the DoorState members, one door binary_sensor each.
-var doors = []struct{ key, label string }{
-	{"DriverFront", "Driver front door"},
-	{"DriverRear", "Driver rear door"},
-	{"PassengerFront", "Passenger front door"},
-	{"PassengerRear", "Passenger rear door"},
-	{"TrunkFront", "Frunk"},
-	{"TrunkRear", "Trunk"},
+// doorLabels name the DoorState members (catalog.Doors), one door
+// binary_sensor each.
+var doorLabels = map[string]string{
+	"DriverFront":    "Driver front door",
+	"DriverRear":     "Driver rear door",
+	"PassengerFront": "Passenger front door",
+	"PassengerRear":  "Passenger rear door",
+	"TrunkFront":     "Frunk",
+	"TrunkRear":      "Trunk",
 }
 
-// tires are the TPMS warning members of ordinary cars as the bridge publishes
-// them (snake_case), one problem binary_sensor each.
-var tires = []struct{ key, label string }{
-	{"front_left", "front left"},
-	{"front_right", "front right"},
-	{"rear_left", "rear left"},
-	{"rear_right", "rear right"},
+// tireLabels name the TPMS warning members of ordinary cars (the first
+// catalog.AlwaysTires of catalog.Tires), one problem binary_sensor each.
+var tireLabels = map[string]string{
+	"front_left":  "front left",
+	"front_right": "front right",
+	"rear_left":   "rear left",
+	"rear_right":  "rear right",
 }
 
-// id is the base topic as a discovery id part (base topics may contain "/").
-func (o Options) id() string { return idPart(o.BaseTopic) }
+// windowOpen lists the WindowState options for which the extra window
+// binary_sensor is on.
+var windowOpen = []string{"PartiallyOpen", "Opened"}
 
 func (o Options) origin() origin {
 	url := o.SupportURL
@@ -149,19 +158,15 @@ func (o Options) origin() origin {
 	return origin{Name: OriginName, SWVersion: o.Version, SupportURL: url}
 }
 
-func (o Options) bridgeID() string { return o.id() + "_bridge" }
-
-func (o Options) vehicleTopic(v Vehicle, rest string) string {
-	return o.BaseTopic + "/" + v.VIN + "/" + rest
+func (o Options) vehicleTopic(v Vehicle, parts ...string) string {
+	return o.Topics.Vehicle(v.VIN, parts...)
 }
-
-func (o Options) bridgeStateTopic() string { return o.BaseTopic + "/bridge/state" }
 
 // vehicleMessage completes c as an entity of vehicle v and encodes it.
 // avail is the entity's availability: both topics when nil.
 func (o Options) vehicleMessage(v Vehicle, component, object string, c config, avail []availability) Message {
-	object = idPart(object)
-	node := o.id() + "_" + idPart(v.VIN)
+	object = topic.IDPart(object)
+	node := o.Topics.VehicleNode(topic.IDPart(v.VIN))
 	name := v.Name
 	if strings.TrimSpace(name) == "" {
 		name = DeviceName("", "", v.VIN)
@@ -171,9 +176,9 @@ func (o Options) vehicleMessage(v Vehicle, component, object string, c config, a
 		vslug = slug(DeviceName("", "", v.VIN))
 	}
 	c.UniqueID = node + "_" + object
-	c.DefaultEntityID = component + "." + vslug + "_" + snake(object)
+	c.DefaultEntityID = component + "." + vslug + "_" + catalog.Snake(object)
 	if avail == nil {
-		avail = []availability{{o.bridgeStateTopic()}, {o.vehicleTopic(v, "availability")}}
+		avail = []availability{{o.Topics.BridgeState()}, {o.vehicleTopic(v, topic.Availability)}}
 	}
 	c.Availability, c.AvailabilityMode = avail, "all"
 	c.Device = device{
@@ -183,17 +188,17 @@ func (o Options) vehicleMessage(v Vehicle, component, object string, c config, a
 		Model:        v.Model,
 		SerialNumber: v.VIN,
 		SWVersion:    v.SWVersion,
-		ViaDevice:    o.bridgeID(),
+		ViaDevice:    o.Topics.BridgeNode(),
 	}
 	c.Origin = o.origin()
-	return Message{Topic: o.Prefix + "/" + component + "/" + node + "/" + object + "/config", Payload: encode(c)}
+	return Message{Topic: o.Topics.DiscoveryConfig(component, node, object), Payload: encode(c)}
 }
 
 // bridgeMessage completes c as an entity of the bridge device and encodes it.
 func (o Options) bridgeMessage(component, object string, c config) Message {
-	node := o.bridgeID()
+	node := o.Topics.BridgeNode()
 	c.UniqueID = node + "_" + object
-	c.DefaultEntityID = component + ".teslemetry2mqtt_" + snake(object)
+	c.DefaultEntityID = component + ".teslemetry2mqtt_" + catalog.Snake(object)
 	c.Device = device{
 		Identifiers:  []string{node},
 		Name:         "Teslemetry2MQTT",
@@ -201,7 +206,7 @@ func (o Options) bridgeMessage(component, object string, c config) Message {
 		SWVersion:    o.Version,
 	}
 	c.Origin = o.origin()
-	return Message{Topic: o.Prefix + "/" + component + "/" + node + "/" + object + "/config", Payload: encode(c)}
+	return Message{Topic: o.Topics.DiscoveryConfig(component, node, object), Payload: encode(c)}
 }
 
 func encode(c config) []byte {
@@ -215,7 +220,7 @@ func encode(c config) []byte {
 }
 
 // common returns the metadata every entity of f shares.
-func common(f *Field, name string) config {
+func common(f *catalog.Field, name string) config {
 	c := config{Name: name, EnabledByDefault: f.Enabled, Icon: f.Icon}
 	if f.Diagnostic {
 		c.EntityCategory = "diagnostic"
@@ -227,60 +232,60 @@ func common(f *Field, name string) config {
 // one entity for most fields, six door binary_sensors for DoorState, four
 // tyre binary_sensors for TPMS warnings, an enum sensor plus a window
 // binary_sensor for the windows, none for placeholders.
-func (o Options) FieldEntities(v Vehicle, f *Field) []Message {
+func (o Options) FieldEntities(v Vehicle, f *catalog.Field) []Message {
 	if f == nil || f.IsPlaceholder() || f.Name == "" {
 		return nil
 	}
-	topic := o.vehicleTopic(v, "v/"+f.Name)
+	stateTopic := o.Topics.Value(v.VIN, f.Name)
 	switch {
-	case f.Kind == KindDoors:
-		msgs := make([]Message, 0, len(doors))
-		for _, d := range doors {
-			c := common(f, d.label)
-			c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, topic, tplKey(d.key)
+	case f.Kind == catalog.KindDoors:
+		msgs := make([]Message, 0, len(catalog.Doors))
+		for _, d := range catalog.Doors {
+			c := common(f, doorLabels[d])
+			c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, stateTopic, tplKey(d)
 			c.PayloadOn, c.PayloadOff = "true", "false"
-			msgs = append(msgs, o.vehicleMessage(v, ComponentBinarySensor, f.Name+"_"+d.key, c, nil))
+			msgs = append(msgs, o.vehicleMessage(v, catalog.ComponentBinarySensor, f.Name+"_"+d, c, nil))
 		}
 		return msgs
-	case f.Kind == KindTireLocation:
-		msgs := make([]Message, 0, len(tires))
-		for _, t := range tires {
-			c := common(f, f.Label+" "+t.label)
-			c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, topic, tplKey(t.key)
+	case f.Kind == catalog.KindTireLocation:
+		msgs := make([]Message, 0, catalog.AlwaysTires)
+		for _, t := range catalog.Tires[:catalog.AlwaysTires] {
+			c := common(f, f.Label+" "+tireLabels[t])
+			c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, stateTopic, tplKey(t)
 			c.PayloadOn, c.PayloadOff = "true", "false"
-			msgs = append(msgs, o.vehicleMessage(v, ComponentBinarySensor, f.Name+"_"+t.key, c, nil))
+			msgs = append(msgs, o.vehicleMessage(v, catalog.ComponentBinarySensor, f.Name+"_"+t, c, nil))
 		}
 		return msgs
-	case f.Kind == KindLocation:
+	case f.Kind == catalog.KindLocation:
 		c := common(f, f.Label)
-		c.JSONAttributesTopic, c.JSONAttributesTemplate, c.SourceType = topic, tplLocation, "gps"
-		return []Message{o.vehicleMessage(v, ComponentDeviceTracker, f.Name, c, nil)}
-	case f.Component == ComponentBinarySensor:
+		c.JSONAttributesTopic, c.JSONAttributesTemplate, c.SourceType = stateTopic, tplLocation, "gps"
+		return []Message{o.vehicleMessage(v, catalog.ComponentDeviceTracker, f.Name, c, nil)}
+	case f.Component == catalog.ComponentBinarySensor:
 		c := common(f, f.Label)
-		c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, topic, tplValue
+		c.DeviceClass, c.StateTopic, c.ValueTemplate = f.DeviceClass, stateTopic, tplValue
 		c.PayloadOn, c.PayloadOff = "true", "false"
 		if f.Inverted {
 			c.PayloadOn, c.PayloadOff = "false", "true"
 		}
-		return []Message{o.vehicleMessage(v, ComponentBinarySensor, f.Name, c, nil)}
+		return []Message{o.vehicleMessage(v, catalog.ComponentBinarySensor, f.Name, c, nil)}
 	case f.EnumType == "WindowState":
 		enum := common(f, f.Label+" position")
-		enum.DeviceClass, enum.Options, enum.StateTopic, enum.ValueTemplate = "enum", f.Options, topic, tplIn(f.Options)
+		enum.DeviceClass, enum.Options, enum.StateTopic, enum.ValueTemplate = "enum", f.Options, stateTopic, tplIn(f.Options)
 		open := common(f, f.Label)
-		open.DeviceClass, open.StateTopic = "window", topic
+		open.DeviceClass, open.StateTopic = "window", stateTopic
 		open.ValueTemplate = "{{ 'true' if value in " + pyList(windowOpen) + " else ('false' if value == 'Closed' else None) }}"
 		open.PayloadOn, open.PayloadOff = "true", "false"
 		return []Message{
-			o.vehicleMessage(v, ComponentSensor, f.Name, enum, nil),
-			o.vehicleMessage(v, ComponentBinarySensor, f.Name+"_open", open, nil),
+			o.vehicleMessage(v, catalog.ComponentSensor, f.Name, enum, nil),
+			o.vehicleMessage(v, catalog.ComponentBinarySensor, f.Name+"_open", open, nil),
 		}
 	}
 	c := common(f, f.Label)
-	c.DeviceClass, c.StateTopic = f.DeviceClass, topic
+	c.DeviceClass, c.StateTopic = f.DeviceClass, stateTopic
 	switch f.Kind {
-	case KindEnum:
+	case catalog.KindEnum:
 		c.Options, c.ValueTemplate = f.Options, tplIn(f.Options)
-	case KindFloat, KindInt, KindTimestamp:
+	case catalog.KindFloat, catalog.KindInt, catalog.KindTimestamp:
 		c.UnitOfMeasurement, c.StateClass, c.ValueTemplate = f.UnitFor(o.Units), f.StateClass, tplValue
 		if f.Precision >= 0 {
 			p := f.Precision
@@ -289,7 +294,7 @@ func (o Options) FieldEntities(v Vehicle, f *Field) []Message {
 	default: // string, time, unknown
 		c.ValueTemplate = tplText
 	}
-	return []Message{o.vehicleMessage(v, ComponentSensor, f.Name, c, nil)}
+	return []Message{o.vehicleMessage(v, catalog.ComponentSensor, f.Name, c, nil)}
 }
 
 // VehicleEntities returns the per-vehicle status entities: Stream (the
@@ -297,21 +302,21 @@ func (o Options) FieldEntities(v Vehicle, f *Field) []Message {
 // alerts.
 func (o Options) VehicleEntities(v Vehicle) []Message {
 	stream := config{Name: "Stream", DeviceClass: "connectivity", EntityCategory: "diagnostic", EnabledByDefault: true,
-		StateTopic: o.vehicleTopic(v, "availability"), PayloadOn: "online", PayloadOff: "offline"}
+		StateTopic: o.vehicleTopic(v, topic.Availability), PayloadOn: "online", PayloadOff: "offline"}
 	states := []string{"online", "asleep", "offline"}
 	state := config{Name: "State", DeviceClass: "enum", Options: states, EnabledByDefault: true, Icon: "mdi:car-connected",
-		StateTopic: o.vehicleTopic(v, "state"), ValueTemplate: tplIn(states)}
+		StateTopic: o.vehicleTopic(v, topic.State), ValueTemplate: tplIn(states)}
 	seen := config{Name: "Last seen", DeviceClass: "timestamp", EntityCategory: "diagnostic", EnabledByDefault: true,
-		StateTopic: o.vehicleTopic(v, "last_seen"), ValueTemplate: tplValue}
+		StateTopic: o.vehicleTopic(v, topic.LastSeen), ValueTemplate: tplValue}
 	alerts := config{Name: "Active alerts", StateClass: "measurement", EntityCategory: "diagnostic", EnabledByDefault: true, Icon: "mdi:alert",
-		StateTopic: o.vehicleTopic(v, "active_alerts"), ValueTemplate: "{{ value_json | length }}",
-		JSONAttributesTopic: o.vehicleTopic(v, "active_alerts"), JSONAttributesTemplate: "{{ {'alerts': value_json} | tojson }}"}
+		StateTopic: o.vehicleTopic(v, topic.ActiveAlerts), ValueTemplate: "{{ value_json | length }}",
+		JSONAttributesTopic: o.vehicleTopic(v, topic.ActiveAlerts), JSONAttributesTemplate: "{{ {'alerts': value_json} | tojson }}"}
 	return []Message{
 		// The stream entity reports the availability it would otherwise carry.
-		o.vehicleMessage(v, ComponentBinarySensor, "stream", stream, []availability{{o.bridgeStateTopic()}}),
-		o.vehicleMessage(v, ComponentSensor, "state", state, nil),
-		o.vehicleMessage(v, ComponentSensor, "last_seen", seen, nil),
-		o.vehicleMessage(v, ComponentSensor, "active_alerts", alerts, nil),
+		o.vehicleMessage(v, catalog.ComponentBinarySensor, "stream", stream, []availability{{o.Topics.BridgeState()}}),
+		o.vehicleMessage(v, catalog.ComponentSensor, "state", state, nil),
+		o.vehicleMessage(v, catalog.ComponentSensor, "last_seen", seen, nil),
+		o.vehicleMessage(v, catalog.ComponentSensor, "active_alerts", alerts, nil),
 	}
 }
 
@@ -331,8 +336,8 @@ func (o Options) ConnectivityEntity(v Vehicle, iface string) Message {
 		name = strings.ToUpper(iface[:1]) + iface[1:]
 	}
 	c := config{Name: name, DeviceClass: "connectivity", EntityCategory: "diagnostic", EnabledByDefault: true,
-		StateTopic: o.vehicleTopic(v, "connectivity/"+iface), PayloadOn: "connected", PayloadOff: "disconnected"}
-	return o.vehicleMessage(v, ComponentBinarySensor, connectivityObjectPrefix+strings.ToLower(iface), c, nil)
+		StateTopic: o.vehicleTopic(v, topic.LevelConnectivity, iface), PayloadOn: "connected", PayloadOff: "disconnected"}
+	return o.vehicleMessage(v, catalog.ComponentBinarySensor, connectivityObjectPrefix+strings.ToLower(iface), c, nil)
 }
 
 // BridgeEntities returns the bridge device's entities: Connection state, and
@@ -340,15 +345,15 @@ func (o Options) ConnectivityEntity(v Vehicle, iface string) Message {
 func (o Options) BridgeEntities(withCredits bool) []Message {
 	// Connection state reports the availability topic itself: no availability.
 	conn := config{Name: "Connection state", DeviceClass: "connectivity", EntityCategory: "diagnostic", EnabledByDefault: true,
-		StateTopic: o.bridgeStateTopic(), PayloadOn: "online", PayloadOff: "offline"}
-	msgs := []Message{o.bridgeMessage(ComponentBinarySensor, "connection_state", conn)}
+		StateTopic: o.Topics.BridgeState(), PayloadOn: "online", PayloadOff: "offline"}
+	msgs := []Message{o.bridgeMessage(catalog.ComponentBinarySensor, "connection_state", conn)}
 	if withCredits {
 		zero := 0
 		credits := config{Name: "Credit balance", StateClass: "measurement", SuggestedDisplayPrecision: &zero,
-			EnabledByDefault: true, Icon: "mdi:wallet", StateTopic: o.BaseTopic + "/bridge/credits",
+			EnabledByDefault: true, Icon: "mdi:wallet", StateTopic: o.Topics.BridgeCredits(),
 			ValueTemplate: "{{ value_json.balance }}",
-			Availability:  []availability{{o.bridgeStateTopic()}}, AvailabilityMode: "all"}
-		msgs = append(msgs, o.bridgeMessage(ComponentSensor, "credit_balance", credits))
+			Availability:  []availability{{o.Topics.BridgeState()}}, AvailabilityMode: "all"}
+		msgs = append(msgs, o.bridgeMessage(catalog.ComponentSensor, "credit_balance", credits))
 	}
 	return msgs
 }

@@ -1,6 +1,10 @@
-package discovery
+package ha
 
 import (
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -71,7 +75,7 @@ var (
 )
 
 var (
-	testOptions = Options{BaseTopic: "teslemetry", Prefix: "homeassistant", Units: UnitsNative, Version: "1.2.3"}
+	testOptions = Options{Topics: topic.New("teslemetry", "homeassistant"), Units: catalog.UnitsNative, Version: "1.2.3"}
 	testVehicle = Vehicle{VIN: "5YJ3E7EB9NF123456", Name: "Sparky", Model: "Model 3", SWVersion: "2026.26.6"}
 )
 
@@ -107,7 +111,7 @@ func checkEntity(t *testing.T, o Options, e entity, avail []string) {
 			fail("unexpected key %q (abbreviated or unsupported; object_id is never sent)", k)
 		}
 	}
-	if !strings.HasPrefix(e.topic, o.Prefix+"/") {
+	if !strings.HasPrefix(e.topic, o.Topics.DiscoveryPrefix()+"/") {
 		fail("topic outside the discovery prefix")
 	}
 	if e.str("name") == "" {
@@ -166,11 +170,11 @@ func checkEntity(t *testing.T, o Options, e entity, avail []string) {
 	}
 
 	switch e.component {
-	case ComponentSensor:
+	case catalog.ComponentSensor:
 		checkSensor(fail, e)
-	case ComponentBinarySensor:
+	case catalog.ComponentBinarySensor:
 		checkBinarySensor(fail, e)
-	case ComponentDeviceTracker:
+	case catalog.ComponentDeviceTracker:
 		if e.str("json_attributes_topic") == "" || e.str("source_type") != "gps" || e.c["state_topic"] != nil {
 			fail("device_tracker needs json_attributes_topic and source_type gps, no state_topic")
 		}
@@ -256,10 +260,10 @@ func checkBinarySensor(fail func(string, ...any), e entity) {
 // vehicleEntities returns every config the bridge can publish for one car.
 func vehicleEntities(o Options, v Vehicle) []Message {
 	var msgs []Message
-	for _, f := range All() {
+	for _, f := range catalog.All() {
 		msgs = append(msgs, o.FieldEntities(v, f)...)
 	}
-	msgs = append(msgs, o.FieldEntities(v, Unknown("SomeFutureField"))...)
+	msgs = append(msgs, o.FieldEntities(v, catalog.Unknown("SomeFutureField"))...)
 	msgs = append(msgs, o.VehicleEntities(v)...)
 	msgs = append(msgs, o.ChargerPowerEntity(v))
 	for _, iface := range []string{"wifi", "cellular", "ethernet"} {
@@ -269,10 +273,10 @@ func vehicleEntities(o Options, v Vehicle) []Message {
 }
 
 func TestHARulesEveryEntity(t *testing.T) {
-	for _, u := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
+	for _, u := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 		o := testOptions
 		o.Units = u
-		base, vin := o.BaseTopic, testVehicle.VIN
+		base, vin := o.Topics.Base(), testVehicle.VIN
 		both := []string{base + "/bridge/state", base + "/" + vin + "/availability"}
 		uniqueIDs, entityIDs := map[string]string{}, map[string]string{}
 		for _, m := range vehicleEntities(o, testVehicle) {
@@ -344,7 +348,7 @@ func TestFieldEntityShapes(t *testing.T) {
 		"Unknown":        nil,
 	}
 	for name, objects := range want {
-		f, _ := Lookup(name)
+		f, _ := catalog.Lookup(name)
 		var got []string
 		for _, m := range o.FieldEntities(v, f) {
 			e := decode(t, m)
@@ -365,21 +369,21 @@ func TestFieldEntityShapes(t *testing.T) {
 // TestUnitsDeclared checks that the unit in every numeric config is the one
 // Convert publishes under that mode and that HA accepts it for the class.
 func TestUnitsDeclared(t *testing.T) {
-	for _, u := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
+	for _, u := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 		o := testOptions
 		o.Units = u
-		for _, f := range All() {
-			if f.Kind != KindFloat && f.Kind != KindInt {
+		for _, f := range catalog.All() {
+			if f.Kind != catalog.KindFloat && f.Kind != catalog.KindInt {
 				continue
 			}
 			e := decode(t, o.FieldEntities(testVehicle, f)[0])
 			if got := e.str("unit_of_measurement"); got != f.UnitFor(u) {
 				t.Errorf("%s/%s: config unit %q, UnitFor %q", f.Name, u, got, f.UnitFor(u))
 			}
-			if f.UnitFor(UnitsNative) != f.Unit {
-				t.Errorf("%s: native unit %q, catalog %q", f.Name, f.UnitFor(UnitsNative), f.Unit)
+			if f.UnitFor(catalog.UnitsNative) != f.Unit {
+				t.Errorf("%s: native unit %q, catalog %q", f.Name, f.UnitFor(catalog.UnitsNative), f.Unit)
 			}
-			if _, changed := f.Convert(1, u); changed != (f.UnitFor(u) != f.Unit || f.Quantity == QuantityTirePressure) {
+			if _, changed := f.Convert(1, u); changed != (f.UnitFor(u) != f.Unit || f.Quantity == catalog.QuantityTirePressure) {
 				t.Errorf("%s/%s: Convert changed=%v but unit %s → %s", f.Name, u, changed, f.Unit, f.UnitFor(u))
 			}
 		}
