@@ -52,6 +52,16 @@ type options struct {
 	MQTTUsername         string        `json:"mqtt_username"`
 	MQTTPassword         string        `json:"mqtt_password"`
 	WebhookAuthorization string        `json:"webhook_authorization"`
+	Fields               []fieldOption `json:"fields"`
+}
+
+// fieldOption is one entry of the fields option: teslemetry.fields as a list
+// (docs/fields.md). A name alone means Teslemetry's default interval.
+type fieldOption struct {
+	Name                  string   `json:"name"`
+	IntervalSeconds       *int     `json:"interval_seconds"`
+	MinimumDelta          *float64 `json:"minimum_delta"`
+	ResendIntervalSeconds *int     `json:"resend_interval_seconds"`
 }
 
 // vehicleName gives a VIN its Home Assistant device name.
@@ -130,7 +140,10 @@ func Load(ctx context.Context, optionsJSON []byte, sup Supervisor, env config.En
 		}
 	}
 
-	doc, literals := buildDocument(o, svc)
+	doc, literals, err := buildDocument(o, svc)
+	if err != nil {
+		return nil, err
+	}
 	data, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("building the configuration from the add-on options: %v", err)
@@ -160,7 +173,7 @@ func askSupervisor(ctx context.Context, sup Supervisor) (MQTTService, error) {
 
 // buildDocument returns the YAML config document (as maps) equivalent to the
 // options. Only options the user set appear; config.Parse fills in the rest.
-func buildDocument(o options, svc *MQTTService) (map[string]any, *literals) {
+func buildDocument(o options, svc *MQTTService) (map[string]any, *literals, error) {
 	lit := &literals{}
 	teslemetry := map[string]any{}
 	mqtt := map[string]any{}
@@ -183,6 +196,13 @@ func buildDocument(o options, svc *MQTTService) (map[string]any, *literals) {
 	}
 	if s := duration(o.IdleTimeout); s != "" {
 		teslemetry["idle_timeout"] = s
+	}
+	fields, err := fieldsDocument(o.Fields)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(fields) > 0 {
+		teslemetry["fields"] = fields
 	}
 	if s := duration(o.OfflineAfter); s != "" {
 		teslemetry["offline_after"] = s
@@ -256,7 +276,39 @@ func buildDocument(o options, svc *MQTTService) (map[string]any, *literals) {
 			doc[key] = section
 		}
 	}
-	return doc, lit
+	return doc, lit, nil
+}
+
+// fieldsDocument turns the fields option (a list) into teslemetry.fields (a
+// mapping by name); entries without a name are skipped, a name listed twice
+// is an error.
+func fieldsDocument(list []fieldOption) (map[string]any, error) {
+	out := map[string]any{}
+	for _, f := range list {
+		name := strings.TrimSpace(f.Name)
+		if name == "" {
+			continue
+		}
+		if _, dup := out[name]; dup {
+			return nil, &config.Error{Key: "fields (" + name + ")", Msg: "is listed twice; keep one entry per field"}
+		}
+		spec := map[string]any{}
+		if f.IntervalSeconds != nil {
+			spec["interval_seconds"] = *f.IntervalSeconds
+		}
+		if f.MinimumDelta != nil {
+			spec["minimum_delta"] = *f.MinimumDelta
+		}
+		if f.ResendIntervalSeconds != nil {
+			spec["resend_interval_seconds"] = *f.ResendIntervalSeconds
+		}
+		if len(spec) == 0 {
+			out[name] = nil // Teslemetry's default interval
+		} else {
+			out[name] = spec
+		}
+	}
+	return out, nil
 }
 
 func normVIN(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
@@ -314,6 +366,7 @@ func (l *literals) restore(c *config.Config) {
 var optionKeys = []struct{ config, option string }{
 	{"teslemetry.token", "token"},
 	{"teslemetry.vins", "vins"},
+	{"teslemetry.fields", "fields"},
 	{"teslemetry.idle_timeout", "idle_timeout"},
 	{"teslemetry.offline_after", "offline_after"},
 	{"mqtt.url", "mqtt_url"},
@@ -333,7 +386,7 @@ func optionKey(key string) string {
 			return m.option
 		}
 		if rest, ok := strings.CutPrefix(key, m.config); ok && (rest[0] == '.' || rest[0] == '[') {
-			if m.option == "vehicle_names" {
+			if m.option == "vehicle_names" || m.option == "fields" {
 				return m.option + " (" + rest[1:] + ")"
 			}
 			return m.option + rest

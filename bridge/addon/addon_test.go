@@ -137,6 +137,26 @@ func TestLoadMapsOptions(t *testing.T) {
 			},
 		},
 		{
+			name: "fields list becomes teslemetry.fields",
+			options: `{"token":"tok-1","fields":[{"name":"BatteryLevel","interval_seconds":60},{"name":" Odometer "},
+				{"name":"Location","interval_seconds":10,"minimum_delta":0.0001,"resend_interval_seconds":600},{"name":""}]}`,
+			want: func() config.Config {
+				c := defaultsWith("tok-1")
+				sixty, ten, resend, delta := 60, 10, 600, 0.0001
+				c.Teslemetry.Fields = map[string]config.FieldSpec{
+					"BatteryLevel": {IntervalSeconds: &sixty},
+					"Odometer":     {},
+					"Location":     {IntervalSeconds: &ten, MinimumDelta: &delta, ResendIntervalSeconds: &resend},
+				}
+				return c
+			},
+		},
+		{
+			name:    "an empty fields list leaves the cars alone",
+			options: `{"token":"tok-1","fields":[]}`,
+			want:    func() config.Config { return defaultsWith("tok-1") },
+		},
+		{
 			name:    "unknown options are ignored",
 			options: `{"token":"tok-1","removed_in_0_2":true}`,
 			want:    func() config.Config { return defaultsWith("tok-1") },
@@ -196,6 +216,9 @@ func TestLoadErrorsNameOptions(t *testing.T) {
 		{`{"token":"t","units":"furlongs"}`, "units", "native, metric or imperial"},
 		{`{"token":"t","log_level":"verbose"}`, "log_level", "debug"},
 		{`{"token":"t","mqtt_url":"http://broker"}`, "mqtt_url", "scheme"},
+		{`{"token":"t","fields":[{"name":"BatteryLevle"}]}`, "fields (BatteryLevle)", "did you mean BatteryLevel?"},
+		{`{"token":"t","fields":[{"name":"Soc","interval_seconds":0}]}`, "fields (Soc.interval_seconds)", "at least 1 second"},
+		{`{"token":"t","fields":[{"name":"Soc"},{"name":"Soc","interval_seconds":5}]}`, "fields (Soc)", "listed twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.key, func(t *testing.T) {

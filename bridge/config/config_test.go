@@ -205,3 +205,36 @@ func TestNewSectionsDecodeAndValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldNamesAreCheckedAgainstTheCatalog(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"teslemetry:\n  token: t\n  fields:\n    BatteryLevle: 60\n",
+			"teslemetry.fields.BatteryLevle (line 4): is not a field the bridge knows; did you mean BatteryLevel?"},
+		{"teslemetry:\n  token: t\n  fields:\n    batterylevel: null\n",
+			"teslemetry.fields.batterylevel (line 4): is not a field the bridge knows; did you mean BatteryLevel?"},
+		{"teslemetry:\n  token: t\n  fields:\n    ChargeCurentRequestMx: {interval_seconds: 0}\n",
+			"teslemetry.fields.ChargeCurentRequestMx (line 4): is not a field the bridge knows; did you mean ChargeCurrentRequestMax?"},
+		{"teslemetry:\n  token: t\n  fields:\n    Unknown: 10\n", // a placeholder slot, never streamed
+			"teslemetry.fields.Unknown (line 4): is not a field the bridge knows"},
+		{"teslemetry:\n  token: t\n  fields:\n    sk-9f8e7d6c5b4a39281706: 10\n",
+			"teslemetry.fields.<a 23-character key> (line 4): is not a field the bridge knows"},
+	}
+	for _, tc := range cases {
+		_, err := Parse([]byte(tc.yaml), envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v\nwant it to contain %q", tc.yaml, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "9f8e7d6c") {
+			t.Errorf("the unknown long key is echoed: %v", err)
+		}
+	}
+	// Several unknown names: every one is reported, in name order.
+	_, err := Parse([]byte("teslemetry:\n  token: t\n  fields: {Zzz: 1, Odometr: 1, Soc: 5}\n"), envMap(nil))
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 2 || es[0].Key != "teslemetry.fields.Odometr" || es[1].Key != "teslemetry.fields.Zzz" {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(es[0].Msg, "did you mean Odometer?") {
+		t.Errorf("Odometr: %s", es[0].Msg)
+	}
+}

@@ -30,10 +30,11 @@ func quoteValue(s string) string {
 // key) as part of a dotted key path. Valid VINs and keys shaped like this
 // file's own (lower-case words joined by _, such as a misspelt
 // "insecure_skip_verfy") are not secret and are kept whole so the message
-// points at the typo; any other long key is described by its length, for the
+// points at the typo, and so are field names and near misses of them under
+// teslemetry.fields; any other long key is described by its length, for the
 // same reason as quoteValue.
 func keyName(s string) string {
-	if ValidVIN(s) || configKeyShape.MatchString(s) {
+	if ValidVIN(s) || configKeyShape.MatchString(s) || likelyFieldName(s) {
 		return s
 	}
 	if n := utf8.RuneCountInString(s); n > maxShownValue {

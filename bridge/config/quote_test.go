@@ -30,6 +30,9 @@ func TestKeyName(t *testing.T) {
 		{"5YJ3E7EB9NF12345", "<a 16-character key>"},
 		{"sk-SECRETTOKEN123456789", "<a 23-character key>"},
 		{"SkSECRETTOKEN123456789", "<a 22-character key>"},
+		{"ChargeCurrentRequestMax", "ChargeCurrentRequestMax"}, // a field name under teslemetry.fields
+		{"ChargeCurentRequestMx", "ChargeCurentRequestMx"},     // and a near miss of one
+		{"sk-9f8e7d6c5b4a39281706", "<a 23-character key>"},    // nothing like a field name
 	}
 	for _, tc := range cases {
 		if got := keyName(tc.in); got != tc.want {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -91,8 +92,14 @@ func (c *Config) validate() Errors {
 	if m.MaxPayload < 0 {
 		bad("mqtt.max_payload", "must not be negative (0 = no limit)")
 	}
-	for name, f := range t.Fields {
+	for _, name := range slices.Sorted(maps.Keys(t.Fields)) {
+		f := t.Fields[name]
 		key := join("teslemetry.fields", keyName(name))
+		if !knownField(name) {
+			closest, _ := closestField(name)
+			bad(key, "is not a field the bridge knows; did you mean %s? (field names are case-sensitive; see docs/fields.md)", closest)
+			continue
+		}
 		if f.IntervalSeconds != nil && *f.IntervalSeconds < 1 {
 			bad(key+".interval_seconds", "must be at least 1 second")
 		}
