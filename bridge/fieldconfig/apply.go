@@ -83,6 +83,7 @@ type Error struct {
 	Op     string // "GET" or "PATCH"
 	Status int    // HTTP status; 0 when Teslemetry did not answer
 	Reason string // Teslemetry's error key or description, or the transport error
+	Detail string // Teslemetry's error_description, when it also gave a key
 	Err    error  // transport error, when Status is 0
 }
 
@@ -90,6 +91,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.Status == http.StatusNotFound && e.Op == http.MethodGet:
 		return "Teslemetry has no streaming config for this car yet (404): start streaming for it once in the Teslemetry console"
+	case e.Status != 0 && e.Detail != "":
+		return fmt.Sprintf("%s /api/config: Teslemetry answered %d %s (%s)", e.Op, e.Status, e.Reason, e.Detail)
 	case e.Status != 0:
 		return fmt.Sprintf("%s /api/config: Teslemetry answered %d %s", e.Op, e.Status, e.Reason)
 	default:
@@ -98,6 +101,14 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+func answerError(op string, r rest.Response) *Error {
+	e := &Error{Op: op, Status: r.Status, Reason: r.Reason()}
+	if r.Error != "" && r.Description != "" {
+		e.Detail = r.Description
+	}
+	return e
+}
 
 // Temporary reports whether trying again later may help: no answer, or a 5xx.
 // A 4xx (bad token, no subscription, unknown field, rate limit) never is.
@@ -126,7 +137,7 @@ func (a *Applier) Inspect(ctx context.Context, vin string) (Current, Plan, error
 		return Current{}, Plan{}, &Error{Op: http.MethodGet, Reason: err.Error(), Err: err}
 	}
 	if !r.OK() {
-		return Current{}, Plan{}, &Error{Op: http.MethodGet, Status: r.Status, Reason: r.Reason()}
+		return Current{}, Plan{}, answerError(http.MethodGet, r)
 	}
 	cur, err := ParseCurrent(r.Body)
 	if err != nil {
@@ -136,12 +147,17 @@ func (a *Applier) Inspect(ctx context.Context, vin string) (Current, Plan, error
 }
 
 // Apply reads the car's config and, when a listed field is missing or
-// differs, patches only those fields. It makes one attempt; see Retrier.
+// differs, patches only those fields. It makes one attempt; see Retry.
 func (a *Applier) Apply(ctx context.Context, vin string) Result {
 	cur, plan, err := a.Inspect(ctx, vin)
 	if err != nil {
 		return Result{Err: err}
 	}
+	return a.Patch(ctx, vin, cur, plan)
+}
+
+// Patch sends the PATCH of a plan made by Inspect, if it has anything to send.
+func (a *Applier) Patch(ctx context.Context, vin string, cur Current, plan Plan) Result {
 	res := Result{Plan: plan, Pending: cur.Pending}
 	body := plan.Body()
 	if body == nil {
@@ -154,7 +170,7 @@ func (a *Applier) Apply(ctx context.Context, vin string) Result {
 	}
 	res.Answer = r.Body
 	if !r.OK() {
-		res.Err = &Error{Op: http.MethodPatch, Status: r.Status, Reason: r.Reason()}
+		res.Err = answerError(http.MethodPatch, r)
 		return res
 	}
 	ans, err := ParseAnswer(r.Body)

@@ -49,6 +49,7 @@ func commands() []command {
 		{"record", "save the raw stream to a file for bug reports and replay", recordCmd},
 		{"check-config", "validate the config and print it with secrets redacted", checkConfigCmd},
 		{"purge", "delete every retained topic and discovery config the bridge owns", purgeCmd},
+		{"fields", "show (and with --apply, send) each car's streaming config at Teslemetry", fieldsCmd},
 		{"healthcheck", "exit 0 when the bridge's /healthz says healthy", healthcheckCmd},
 		{"version", "print version, commit and Go version", versionCmd},
 	}
