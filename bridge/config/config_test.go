@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,32 @@ func TestFieldNamesAreCheckedAgainstTheCatalog(t *testing.T) {
 	}
 	if !strings.Contains(es[0].Msg, "did you mean Odometer?") {
 		t.Errorf("Odometr: %s", es[0].Msg)
+	}
+}
+
+// The examples in docs/fields.md are valid configurations.
+func TestFieldsDocExamplesAreValid(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/fields.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, part := range strings.Split(string(doc), "```yaml\n")[1:] {
+		block, _, _ := strings.Cut(part, "```")
+		if !strings.HasPrefix(block, "teslemetry:\n") {
+			continue
+		}
+		blocks++
+		c, err := Parse([]byte(strings.Replace(block, "teslemetry:\n", "teslemetry:\n  token: t\n", 1)), envMap(nil))
+		if err != nil {
+			t.Errorf("docs/fields.md example:\n%s\n%v", block, err)
+			continue
+		}
+		if len(c.Teslemetry.Fields) < 5 {
+			t.Errorf("example decoded to %d fields", len(c.Teslemetry.Fields))
+		}
+	}
+	if blocks != 2 {
+		t.Errorf("found %d teslemetry: examples in docs/fields.md, want 2", blocks)
 	}
 }
