@@ -107,7 +107,7 @@ func TestApplyFailures(t *testing.T) {
 		msg       string
 	}{
 		{"no config yet", func(*testkit.FieldConfigAPI) {}, 404, false, 0, "no streaming config for this car yet"},
-		{"token rejected", func(f *testkit.FieldConfigAPI) { f.SetConfig(vin, nil); f.Token = "other" }, 401, false, 0, "GET /api/config: Teslemetry answered 401 invalid_token"},
+		{"token rejected", func(f *testkit.FieldConfigAPI) { f.SetConfig(vin, nil); f.SetToken("other") }, 401, false, 0, "GET /api/config: Teslemetry answered 401 invalid_token"},
 		{"unknown field", func(f *testkit.FieldConfigAPI) { f.SetConfig(vin, nil); f.Reject("Odometer") }, 400, false, 1, "PATCH /api/config: Teslemetry answered 400 fst_err_validation"},
 		{"server error", func(f *testkit.FieldConfigAPI) {
 			f.SetConfig(vin, nil)

@@ -20,10 +20,10 @@ import (
 // fst_err_validation), SetPending, FailNext. Every request is recorded with
 // its body, so tests can assert PATCH bodies exactly.
 type FieldConfigAPI struct {
-	Token           string // when set, any other bearer token gets 401
-	DefaultInterval int    // stored for a null entry; 0 means 1800
+	DefaultInterval int // stored for a null entry; 0 means 1800; set before serving
 
 	mu       sync.Mutex
+	token    string // when set, any other bearer token gets 401
 	configs  map[string]*carConfig
 	ignore   map[string]bool
 	reject   map[string]bool
@@ -53,7 +53,14 @@ type cannedAnswer struct {
 
 // NewFieldConfigAPI returns a fake with no cars configured.
 func NewFieldConfigAPI(token string) *FieldConfigAPI {
-	return &FieldConfigAPI{Token: token, configs: map[string]*carConfig{}, ignore: map[string]bool{}, reject: map[string]bool{}, notify: make(chan struct{})}
+	return &FieldConfigAPI{token: token, configs: map[string]*carConfig{}, ignore: map[string]bool{}, reject: map[string]bool{}, notify: make(chan struct{})}
+}
+
+// SetToken changes the bearer token the fake accepts ("" accepts any).
+func (f *FieldConfigAPI) SetToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.token = token
 }
 
 // SetConfig gives vin a config with these fields, each a JSON object such as
@@ -170,7 +177,7 @@ func (f *FieldConfigAPI) answerLocked(r *http.Request, body []byte) (int, string
 		f.failures = f.failures[1:]
 		return c.status, c.body
 	}
-	if f.Token != "" && r.Header.Get("Authorization") != "Bearer "+f.Token {
+	if f.token != "" && r.Header.Get("Authorization") != "Bearer "+f.token {
 		return wrappedError(http.StatusUnauthorized, "invalid_token", "token rejected")
 	}
 	vin, ok := strings.CutPrefix(r.URL.Path, "/api/config/")
