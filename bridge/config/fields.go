@@ -4,13 +4,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 // knownField reports whether name is a field teslemetry.fields accepts: a
 // catalog field other than a placeholder (Unknown, Deprecated_*, Experimental_*).
 func knownField(name string) bool {
-	f, ok := discovery.Lookup(name)
+	f, ok := catalog.Lookup(name)
 	return ok && !f.IsPlaceholder()
 }
 
@@ -19,7 +19,7 @@ func knownField(name string) bool {
 func closestField(name string) (string, int) {
 	low := strings.ToLower(name)
 	best, bestD := "", -1
-	for _, f := range discovery.All() {
+	for _, f := range catalog.All() {
 		if f.IsPlaceholder() {
 			continue
 		}
