@@ -47,6 +47,7 @@ func TestGolden(t *testing.T) {
 		"vehicle":                    func() []Message { return o.VehicleEntities(v) },
 		"connectivity_wifi":          func() []Message { return []Message{o.ConnectivityEntity(v, "wifi")} },
 		"charger_power":              func() []Message { return []Message{o.ChargerPowerEntity(v)} },
+		"streaming_config":           func() []Message { return []Message{o.FieldsStatusEntity(v)} },
 		"bridge":                     func() []Message { return o.BridgeEntities(true) },
 		// A bare vehicle: no model or firmware yet, name from the VIN.
 		"vehicle_bare": func() []Message {

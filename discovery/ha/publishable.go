@@ -84,6 +84,7 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 		}
 		add(topic.Vehicle, o.VehicleEntities(v)...)
 		add(topic.Vehicle, o.ChargerPowerEntity(v))
+		add(topic.Vehicle, o.FieldsStatusEntity(v))
 		add(topic.Bridge, o.BridgeEntities(true)...)
 	}
 	// Connectivity entities are added per interface the car names: see Publishable.
