@@ -56,7 +56,8 @@ type Bridge struct {
 	parser teslemetry.Parser // safe for concurrent use: the streams decode outside mu
 	topics topic.Scheme
 	pub    *mqttpub.Publisher
-	ha     *homeAssistant // nil with discovery off
+	ha     *homeAssistant   // nil with discovery off
+	fields *streamingConfig // nil without teslemetry.fields
 
 	mu        sync.Mutex // guards everything below and serialises event handling
 	router    *router
@@ -114,7 +115,13 @@ func New(o Options) (*Bridge, error) {
 	b.streams = b.makeStreams(*src)
 	b.router = newRouter(cfg, topics, b.pub, b.ha, teslemetry.Formatter{Units: units}, o.Logger, o.Metrics, o.Now)
 	b.router.streams = b.streams
-	b.router.onNewVehicle = b.publishInfoLocked
+	if b.fields, err = newStreamingConfig(b, cfg, *src); err != nil {
+		return nil, err
+	}
+	b.router.onNewVehicle = func(vin string) {
+		b.publishInfoLocked()
+		b.fields.car(vin)
+	}
 	return b, nil
 }
 
@@ -148,9 +155,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); b.infoLoop(ctx) }()
 	go func() { defer wg.Done(); b.ha.run(ctx) }()
+	go func() { defer wg.Done(); b.fields.run(ctx) }()
 
 	<-ctx.Done()
 	wg.Wait()

@@ -43,6 +43,7 @@ const (
 	vehicleKey      = "vehicle"
 	ifaceKeyPrefix  = "iface:"
 	chargerPowerKey = "derived:" + catalog.ChargerPowerObject
+	fieldsStatusKey = "status:" + ha.StreamingConfigObject
 )
 
 // newHomeAssistant returns the component, or nil when discovery is off.
@@ -159,6 +160,15 @@ func (h *homeAssistant) announceChargerPower(v *vehicle) {
 	h.publish(h.opts.ChargerPowerEntity(v.device))
 }
 
+// announceFieldsStatus publishes the car's "Streaming config" sensor once
+// (docs/fields.md); only cars the bridge applies teslemetry.fields to have one.
+func (h *homeAssistant) announceFieldsStatus(v *vehicle) {
+	if h == nil || !h.firstTime(v, fieldsStatusKey) {
+		return
+	}
+	h.publish(h.opts.FieldsStatusEntity(v.device))
+}
+
 // reannounce publishes every entity of v again after its device block
 // changed; nothing when nothing was announced yet.
 func (h *homeAssistant) reannounce(v *vehicle) {
@@ -176,6 +186,8 @@ func (h *homeAssistant) reannounce(v *vehicle) {
 			h.announceVehicle(v)
 		case k == chargerPowerKey:
 			h.announceChargerPower(v)
+		case k == fieldsStatusKey:
+			h.announceFieldsStatus(v)
 		case strings.HasPrefix(k, ifaceKeyPrefix):
 			h.announceConnectivity(v, k[len(ifaceKeyPrefix):])
 		default:

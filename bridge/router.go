@@ -47,8 +47,8 @@ type router struct {
 	// account-wide stream belongs to its per-VIN stream when there is one.
 	streams []*stream
 	// onNewVehicle runs when a car is seen for the first time (the bridge
-	// republishes bridge/info); optional.
-	onNewVehicle func()
+	// republishes bridge/info and applies teslemetry.fields); optional.
+	onNewVehicle func(vin string)
 
 	vehicles map[string]*vehicle // by VIN
 	credits  map[string]json.RawMessage
@@ -107,7 +107,7 @@ func (r *router) vehicle(vin string, st *stream) *vehicle {
 		}
 		r.publishActiveAlerts(v)
 		if r.onNewVehicle != nil {
-			defer r.onNewVehicle()
+			defer r.onNewVehicle(vin)
 		}
 	}
 	if v.stream == nil && st != nil {
