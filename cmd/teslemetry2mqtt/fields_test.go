@@ -190,3 +190,17 @@ func TestFieldsErrors(t *testing.T) {
 		t.Fatal("the token is printed")
 	}
 }
+
+func TestFieldsWithoutWantedFieldsSendsNothing(t *testing.T) {
+	api, url := fieldsServer(t)
+	api.SetConfig(carA, map[string]string{"Soc": `{"interval_seconds":5}`})
+	cfg := fieldsConfig(t, url, "")
+	code, out, errOut := run(t, "fields", "--config", cfg, "--vin", carA, "--apply")
+	if code != 0 || errOut != "" || !strings.Contains(out, "teslemetry.fields lists no fields: nothing to send") ||
+		!strings.Contains(strings.Join(strings.Fields(out), " "), "Soc every 5 s (not listed) leave") {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	if len(api.Patches()) != 0 || len(api.Requests()) != 1 {
+		t.Fatalf("requests %+v", api.Requests())
+	}
+}
