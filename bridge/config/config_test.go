@@ -240,16 +240,20 @@ func TestFieldNamesAreCheckedAgainstTheCatalog(t *testing.T) {
 	}
 }
 
-// The examples in docs/fields.md are valid configurations.
+// The teslemetry.fields examples in docs/fields.md and README.md are valid configurations.
 func TestFieldsDocExamplesAreValid(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/fields.md")
+	fieldsDoc, err := os.ReadFile("../../docs/fields.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks := 0
-	for _, part := range strings.Split(string(doc), "```yaml\n")[1:] {
+	for _, part := range strings.Split(string(fieldsDoc)+string(readme), "```yaml\n")[1:] {
 		block, _, _ := strings.Cut(part, "```")
-		if !strings.HasPrefix(block, "teslemetry:\n") {
+		if !strings.HasPrefix(block, "teslemetry:\n  fields:\n") {
 			continue
 		}
 		blocks++
@@ -262,7 +266,7 @@ func TestFieldsDocExamplesAreValid(t *testing.T) {
 			t.Errorf("example decoded to %d fields", len(c.Teslemetry.Fields))
 		}
 	}
-	if blocks != 2 {
-		t.Errorf("found %d teslemetry: examples in docs/fields.md, want 2", blocks)
+	if blocks != 3 {
+		t.Errorf("found %d teslemetry.fields examples in docs/fields.md and README.md, want 3", blocks)
 	}
 }
