@@ -27,23 +27,41 @@ type Current struct {
 }
 
 // ParseCurrent reads the answer to GET /api/config/{vin}. Teslemetry sends
-// the config object bare; an answer wrapped in {"response": …} is read too.
+// the config object bare; an answer wrapped in {"response": …}, or with the
+// config under "config" as in the stream's config event, is read too. An
+// answer without a "fields" member is an error, never an empty config: the
+// bridge would otherwise send every listed field, and a listed null would
+// reset an interval the car already has.
 func ParseCurrent(body []byte) (Current, error) {
-	var c struct {
-		Pending bool             `json:"pending"`
-		Fields  map[string]Entry `json:"fields"`
-	}
 	obj, err := unwrap(body)
 	if err != nil {
 		return Current{}, err
 	}
-	if err := json.Unmarshal(obj, &c); err != nil {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &probe); err != nil {
 		return Current{}, fmt.Errorf("reading the streaming config: %w", err)
 	}
-	if c.Fields == nil {
-		c.Fields = map[string]Entry{}
+	if _, ok := probe["fields"]; !ok {
+		if inner, ok := probe["config"]; ok && len(inner) > 0 && inner[0] == '{' {
+			obj = inner
+			probe = nil
+			_ = json.Unmarshal(obj, &probe)
+		}
 	}
-	return Current{Pending: c.Pending, Fields: c.Fields}, nil
+	if _, ok := probe["fields"]; !ok {
+		return Current{}, errors.New("reading the streaming config: the answer has no \"fields\" member")
+	}
+	var cur struct {
+		Pending bool             `json:"pending"`
+		Fields  map[string]Entry `json:"fields"`
+	}
+	if err := json.Unmarshal(obj, &cur); err != nil {
+		return Current{}, fmt.Errorf("reading the streaming config: %w", err)
+	}
+	if cur.Fields == nil {
+		cur.Fields = map[string]Entry{}
+	}
+	return Current{Pending: cur.Pending, Fields: cur.Fields}, nil
 }
 
 // Answer is Teslemetry's answer to a PATCH.

@@ -223,8 +223,20 @@ func TestParseCurrentAndAnswerReadBothShapes(t *testing.T) {
 			t.Fatalf("%s: %+v %v", body, c, err)
 		}
 	}
-	if c, err := ParseCurrent([]byte(`{"pending":false}`)); err != nil || c.Fields == nil {
-		t.Fatalf("no fields: %+v %v", c, err)
+	for _, body := range []string{`{"pending":false,"fields":null}`, `{"fields":{}}`} {
+		if c, err := ParseCurrent([]byte(body)); err != nil || c.Fields == nil || len(c.Fields) != 0 {
+			t.Fatalf("%s: %+v %v", body, c, err)
+		}
+	}
+	// The stream's config event shape.
+	if c, err := ParseCurrent([]byte(`{"vin":"V","config":{"fields":{"Soc":{"interval_seconds":7}}}}`)); err != nil || *c.Fields["Soc"].IntervalSeconds != 7 {
+		t.Fatalf("config shape: %+v %v", c, err)
+	}
+	// No fields member at all: an error, never an empty config.
+	for _, body := range []string{`{"pending":false}`, `{"response":null}`, `{"config":null}`} {
+		if _, err := ParseCurrent([]byte(body)); err == nil || !strings.Contains(err.Error(), `no "fields" member`) {
+			t.Fatalf("%s: err = %v", body, err)
+		}
 	}
 	for _, body := range []string{`{"updated_vehicles":1,"ignoredFields":["Z","A"]}`, `{"response":{"updated_vehicles":1,"ignoredFields":["Z","A"]}}`} {
 		a, err := ParseAnswer([]byte(body))
@@ -246,5 +258,26 @@ func TestStatusPayload(t *testing.T) {
 	bad, _ := json.Marshal(StatusOf(Result{Err: &Error{Op: "GET", Status: 404}}, at))
 	if !strings.HasPrefix(string(bad), `{"at":"2026-12-04T05:00:00Z","ok":false,"changed":[],"ignored":[],"pending":false,"error":"Teslemetry has no streaming config`) {
 		t.Fatalf("error payload %s", bad)
+	}
+}
+
+// An answer the bridge cannot read is an error and nothing is sent: a
+// misread "empty" config would have every listed field sent again.
+func TestApplyUnreadableConfigSendsNothing(t *testing.T) {
+	api, c := fakeAPI(t)
+	api.SetConfig(vin, map[string]string{"Odometer": `{"interval_seconds":3600}`})
+	api.FailNext(200, `{"exp":1,"hostname":"x"}`)
+	res := (&Applier{API: c, Wanted: wanted}).Apply(context.Background(), vin)
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `GET /api/config: reading the streaming config: the answer has no "fields" member`) {
+		t.Fatalf("err = %v", res.Err)
+	}
+	if len(api.Patches()) != 0 {
+		t.Fatalf("sent %q", api.Patches())
+	}
+	// Not an *Error: Retry does not try again.
+	calls := 0
+	Retry(context.Background(), []time.Duration{time.Millisecond}, func(context.Context) Result { calls++; return res }, nil)
+	if calls != 1 {
+		t.Fatalf("%d calls", calls)
 	}
 }
