@@ -57,6 +57,9 @@ func commands() []command {
 
 func main() {
 	tuneRuntime()
+	// A closed log pipe must not kill the bridge: writes to it fail instead
+	// (docs/failures.md "Signals").
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -63,17 +65,40 @@ func runCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src := bridge.ConfiguredSources(cfg, version)
+	var open func() (io.Reader, error)
 	if *replay != "" {
 		data, err := os.ReadFile(*replay)
 		if err != nil {
 			return usagef("--replay: %v", err)
 		}
-		src.Replay = &bridge.Replay{Open: func() (io.Reader, error) { return bytes.NewReader(data), nil }, Speed: *speed}
+		open = func() (io.Reader, error) { return bytes.NewReader(data), nil }
 	}
-	opts := bridge.Options{Config: cfg, Version: version, Sources: &src}
-	return runBridge(ctx, cfg, opts, os.Stderr)
+	metrics := bridge.NewMetrics() // one set for the process: counters go on across reloads
+	// SIGHUP reloads the configuration (README "Signals", docs/failures.md).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := func() (*config.Config, error) { return runConfig(ctx, fs, *path) }
+	for {
+		src := bridge.ConfiguredSources(cfg, version)
+		if open != nil {
+			src.Replay = &bridge.Replay{Open: open, Speed: *speed}
+		}
+		opts := bridge.Options{Config: cfg, Version: version, Sources: &src, Metrics: metrics}
+		err := runBridge(ctx, cfg, opts, os.Stderr, hup, reload)
+		var r reloaded
+		if !errors.As(err, &r) {
+			return err
+		}
+		cfg = r.cfg
+	}
 }
+
+// reloaded is what runBridge returns after SIGHUP brought a valid new
+// configuration and the running bridge stopped cleanly: run the next one.
+type reloaded struct{ cfg *config.Config }
+
+func (reloaded) Error() string { return "configuration reloaded" }
 
 // runConfig is the add-on's options inside Home Assistant (SUPERVISOR_TOKEN set
 // and /data/options.json present), else the config file.
@@ -94,10 +119,16 @@ func runConfig(ctx context.Context, fs *flag.FlagSet, path string) (*config.Conf
 }
 
 // runBridge runs a configured bridge with its HTTP endpoint until ctx ends.
-func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, logOut io.Writer) error {
+// A signal on hup re-reads the configuration with reload: an invalid one is
+// logged and the bridge keeps running; a valid one stops this bridge cleanly
+// (offline states published, HTTP and webhook listeners closed) and is
+// returned as reloaded. hup and reload may be nil.
+func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, logOut io.Writer, hup <-chan os.Signal, reload func() (*config.Config, error)) error {
 	log := newLogger(cfg, logOut)
 	opts.Logger = log
-	opts.Metrics = bridge.NewMetrics()
+	if opts.Metrics == nil {
+		opts.Metrics = bridge.NewMetrics()
+	}
 	log.WithFields(logrus.Fields{"version": version, "broker": cfg.Redacted().MQTT.URL, "base_topic": cfg.MQTT.BaseTopic}).Info("starting teslemetry2mqtt")
 	b, err := bridge.New(opts)
 	if err != nil {
@@ -115,23 +146,44 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 		}()
 		defer shutdownServer(srv)
 	}
-	if err := startWebhook(runCtx, cfg, b, log, errc); err != nil {
+	stopWebhook, err := startWebhook(cfg, b, log, errc)
+	if err != nil {
 		return err
 	}
+	defer stopWebhook()
 	done := make(chan error, 1)
 	go func() { done <- b.Run(runCtx) }()
-	select {
-	case err := <-errc:
-		cancel()
-		waitStopped(log, done)
-		return err
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		// SIGINT/SIGTERM: Run publishes the offline states and disconnects. A
-		// broker that stopped answering can block publishing for much longer
-		// than the 5 s a stop may take (contract §8), so the wait is bounded.
-		return waitStopped(log, done)
+	for {
+		select {
+		case err := <-errc:
+			cancel()
+			waitStopped(log, done)
+			return err
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			// SIGINT/SIGTERM: Run publishes the offline states and disconnects. A
+			// broker that stopped answering can block publishing for much longer
+			// than the 5 s a stop may take (docs/failures.md), so the wait is bounded.
+			return waitStopped(log, done)
+		case <-hup:
+			if reload == nil {
+				log.Warn("SIGHUP: nothing to reload; still running")
+				continue
+			}
+			log.Info("SIGHUP: reloading the configuration")
+			next, err := reload()
+			if err != nil {
+				log.WithError(err).Error("SIGHUP: the new configuration is invalid; still running with the previous one")
+				continue
+			}
+			cancel()
+			if err := waitStopped(log, done); err != nil {
+				return err
+			}
+			log.Info("SIGHUP: stopped; starting again with the new configuration")
+			return reloaded{next}
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -15,15 +14,19 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/webhook"
 )
 
-// startWebhook serves the webhook receiver when webhook.listen is set; it
-// stops with ctx. A listen failure is reported at once.
-func startWebhook(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log logrus.FieldLogger, errc chan<- error) error {
+// startWebhook serves the webhook receiver when webhook.listen is set; the
+// returned stop closes it (and frees the port) before it returns. A listen
+// failure is reported at once.
+func startWebhook(cfg *config.Config, b *bridge.Bridge, log logrus.FieldLogger, errc chan<- error) (stop func(), err error) {
 	if cfg.Webhook.Listen == "" {
-		return nil
+		return func() {}, nil
 	}
 	ln, err := net.Listen("tcp", cfg.Webhook.Listen)
 	if err != nil {
-		return fmt.Errorf("webhook.listen %s: %w", cfg.Webhook.Listen, err)
+		return nil, fmt.Errorf("webhook.listen %s: %w", cfg.Webhook.Listen, err)
+	}
+	if cfg.Webhook.Authorization == "" {
+		log.WithField("listen", ln.Addr().String()).Warn("webhook receiver without webhook.authorization: anyone who can reach this port can publish telemetry; set webhook.authorization")
 	}
 	h := webhook.Handler(webhook.Options{
 		Path: cfg.Webhook.Path, Authorization: cfg.Webhook.Authorization,
@@ -36,9 +39,7 @@ func startWebhook(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log
 			errc <- fmt.Errorf("webhook receiver: %w", err)
 		}
 	}()
-	go func() {
-		<-ctx.Done()
+	return func() {
 		shutdownServer(srv)
-	}()
-	return nil
+	}, nil
 }
