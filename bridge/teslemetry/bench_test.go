@@ -96,6 +96,14 @@ func TestFastPathsMatchGeneralPaths(t *testing.T) {
 						if err != nil {
 							return nil, err
 						}
+						if fm.unconverted(f) { // every digit as sent, the same number
+							if exact, ok := appendDecimal(nil, []byte(strings.TrimSpace(strings.Trim(raw, `"`)))); ok {
+								if back, _ := strconv.ParseFloat(string(exact), 64); back != v && !(back == 0 && v == 0) {
+									t.Fatalf("%q: exact form %q reads back as %v, not %v", raw, exact, back, v)
+								}
+								return exact, nil
+							}
+						}
 						if c, ok := f.Convert(v, units); ok {
 							v = c
 						}

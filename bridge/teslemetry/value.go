@@ -71,8 +71,15 @@ func (fm Formatter) number(dst []byte, f *catalog.Field, raw []byte) ([]byte, er
 	if s[0] == '"' && len(s) >= 2 {
 		s = bytes.TrimSpace(s[1 : len(s)-1])
 	}
-	if canonicalDecimal(s) && fm.unconverted(f) {
-		return append(dst, s...), nil // what AppendNumber would write, without the float round trip
+	if fm.unconverted(f) {
+		if canonicalDecimal(s) {
+			return append(dst, s...), nil // what AppendNumber would write, without the float round trip
+		}
+		if raw[0] == '"' || raw[0] == '-' || isDigitByte(raw[0]) {
+			if out, ok := appendDecimal(dst, s); ok {
+				return out, nil // every digit as sent, written as a JSON number
+			}
+		}
 	}
 	v, err := parseNumber(raw)
 	if err != nil {
@@ -120,6 +127,51 @@ func canonicalDecimal(s []byte) bool {
 		return false
 	case dot >= 0 && (dot == len(s)-1 || s[len(s)-1] == '0'): // "1." or trailing zero
 		return false
+	}
+	return true
+}
+
+// appendDecimal writes the plain decimal s ("+5", ".5", "034.50", "5.",
+// "123456789012345678") as a valid JSON number with every significant digit
+// as sent: no "+", no leading zeros, a "0" before a leading point, no
+// trailing point or trailing fractional zeros, "0" for any zero. It reports
+// false, writing nothing, for anything else (exponents, hex, words), which
+// goes the float64 way (README "Payloads", docs/failures.md "Numbers").
+func appendDecimal(dst, s []byte) ([]byte, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	intPart, frac := s, []byte(nil)
+	if i := bytes.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i+1:]
+	}
+	if len(intPart)+len(frac) == 0 || !allDigits(intPart) || !allDigits(frac) {
+		return dst, false
+	}
+	intPart = bytes.TrimLeft(intPart, "0")
+	frac = bytes.TrimRight(frac, "0")
+	if len(intPart) == 0 && len(frac) == 0 {
+		return append(dst, '0'), true
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	if len(intPart) == 0 {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, intPart...)
+	if len(frac) > 0 {
+		dst = append(append(dst, '.'), frac...)
+	}
+	return dst, true
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigitByte(c) {
+			return false
+		}
 	}
 	return true
 }
@@ -695,6 +747,11 @@ func timestamp(dst []byte, raw []byte) ([]byte, error) {
 func anyValue(dst []byte, raw []byte) ([]byte, error) {
 	switch raw[0] {
 	case '"':
+		if inner, ok := simpleInner(raw); ok {
+			if out, ok := appendDecimal(dst, bytes.TrimSpace(inner)); ok {
+				return out, nil // a numeric string: a JSON number, as Node-RED and HA expect
+			}
+		}
 		return text(dst, raw)
 	case '{', '[':
 		if !json.Valid(raw) {
@@ -704,6 +761,11 @@ func anyValue(dst []byte, raw []byte) ([]byte, error) {
 	case 't', 'f':
 		return boolean(dst, raw)
 	default:
+		if raw[0] == '-' || isDigitByte(raw[0]) {
+			if out, ok := appendDecimal(dst, raw); ok {
+				return out, nil
+			}
+		}
 		v, err := parseNumber(raw)
 		if err != nil {
 			return dst, err

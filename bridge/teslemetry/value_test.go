@@ -2,6 +2,8 @@ package teslemetry
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"reflect"
@@ -32,6 +34,25 @@ func TestFormatValueShapes(t *testing.T) {
 		{"VehicleSpeed", `-0.0`, `0`},
 		{"VehicleSpeed", `1e3`, `1000`},
 		{"InsideTemp", `"21.30000091344118"`, `21.30000091344118`},
+		// Every digit as sent, always a valid JSON number (docs/failures.md "Numbers").
+		{"Odometer", `123456789012345678`, `123456789012345678`},
+		{"Odometer", `"123456789012345678901234567890"`, `123456789012345678901234567890`},
+		{"Odometer", `-98765432109876543210.123456789012345678`, `-98765432109876543210.123456789012345678`},
+		{"VehicleSpeed", `"+5"`, `5`},
+		{"VehicleSpeed", `".5"`, `0.5`},
+		{"VehicleSpeed", `"034.50"`, `34.5`},
+		{"VehicleSpeed", `"5."`, `5`},
+		{"VehicleSpeed", `"-.25"`, `-0.25`},
+		{"VehicleSpeed", `"-000"`, `0`},
+		{"VehicleSpeed", `"0.0000001"`, `0.0000001`},
+		{"SomeFutureField", `123456789012345678`, `123456789012345678`},
+		{"SomeFutureField", `"+5"`, `5`},
+		{"SomeFutureField", `".5"`, `0.5`},
+		{"SomeFutureField", `"034.50"`, `34.5`},
+		{"SomeFutureField", `"5."`, `5`},
+		{"SomeFutureField", `"5.0.1"`, `5.0.1`},
+		{"SomeFutureField", `"+"`, `+`},
+		{"SomeFutureField", `"."`, `.`},
 		{"BatteryLevel", `88`, `88`},
 		{"ChargeLimitSoc", `"74.4"`, `74.4`},
 		{"VehicleSpeed", `null`, `null`},
@@ -253,11 +274,53 @@ func FuzzParseAndFormat(f *testing.F) {
 		for _, units := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 			fm := Formatter{Units: units}
 			for _, d := range ev.Data {
-				out, err := fm.Format(nil, field(t, d.Field), d.Value)
+				f := field(t, d.Field)
+				out, err := fm.Format(nil, f, d.Value)
 				if err == nil && len(out) == 0 {
 					t.Fatalf("empty payload for %s=%s", d.Field, d.Value)
 				}
+				checkNumberPayload(t, fm, f, d.Value, out, err)
 			}
 		}
 	})
+}
+
+// checkNumberPayload: a number field's payload is a valid JSON number (or
+// null), and an integer sent without conversion keeps every digit.
+func checkNumberPayload(t *testing.T, fm Formatter, f *discovery.Field, raw, out []byte, err error) {
+	t.Helper()
+	if err != nil || (f.Kind != discovery.KindFloat && f.Kind != discovery.KindInt) || bytes.Equal(out, Null) {
+		return
+	}
+	if !json.Valid(out) || (out[0] != '-' && !isDigitByte(out[0])) {
+		t.Fatalf("%s=%s published %q, not a JSON number", f.Name, raw, out)
+	}
+	in := bytes.Trim(bytes.TrimSpace(raw), `"`)
+	in = bytes.TrimSpace(in)
+	if !fm.unconverted(f) || len(in) == 0 || !allDigits(bytes.TrimLeft(in, "+-")) {
+		return
+	}
+	want := strings.TrimLeft(string(bytes.TrimLeft(in, "+-")), "0")
+	if want == "" {
+		want = "0"
+	} else if in[0] == '-' {
+		want = "-" + want
+	}
+	if string(out) != want {
+		t.Fatalf("%s=%s published %q, want every digit: %q", f.Name, raw, out, want)
+	}
+}
+
+func TestNumbersKeepEveryDigit(t *testing.T) {
+	fm := Formatter{Units: discovery.UnitsNative}
+	for _, raw := range []string{`123456789012345678`, `"123456789012345678"`, `-9007199254740993`, `"+000042"`, `18446744073709551617`} {
+		for _, name := range []string{"Odometer", "BatteryLevel", "SomeFutureField"} {
+			f := field(t, name)
+			out, err := fm.Format(nil, f, []byte(raw))
+			if err != nil {
+				t.Fatalf("%s=%s: %v", name, raw, err)
+			}
+			checkNumberPayload(t, fm, f, []byte(raw), out, nil)
+		}
+	}
 }
