@@ -12,6 +12,10 @@
 //     "; charset=utf-8" allowed. A missing Content-Type is accepted too (Teslemetry does not document
 //     it; a body that is not SSE simply yields no events and the idle watchdog or EOF handling takes
 //     over). Any other Content-Type on a 200 is treated like a server error.
+//   - A 200 with a Content-Encoding other than identity is refused (OnSkip(SkipEncoding), cause
+//     "encoding", WARN): the request asks for none, and a compressed body would parse as no events.
+//   - Redirects are followed only to the configured scheme, host and port (the token goes along);
+//     any other is refused (cause "redirect", ERROR), a downgrade from https to http included.
 //   - A connection is "healthy" once it got a 200 and then either delivered at least one event or
 //     stayed up for 30 s (keep-alive-only streams). A healthy connection resets the backoff.
 //
@@ -63,6 +67,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	gosse "github.com/tmaxmax/go-sse"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/rest"
 )
 
 // Handler receives what a stream produces. Calls happen on the stream's own goroutine, in order.
@@ -110,6 +116,8 @@ const (
 	CauseServer      = "server"       // 5xx, other non-200 non-4xx, or a 200 that is not an event stream
 	CauseBadRequest  = "bad_request"  // 400 and other 4xx
 	CauseTooLarge    = "too_large"    // one event exceeded go-sse's buffer: the connection broke
+	CauseRedirect    = "redirect"     // a redirect to another scheme, host or port was refused
+	CauseEncoding    = "encoding"     // a 200 with a Content-Encoding the stream cannot read
 	CauseStopped     = "stopped"      // the context was cancelled; last status Run/Replay emits
 )
 
@@ -117,6 +125,10 @@ const (
 const (
 	SkipTooLarge = "too_large"
 	SkipEmpty    = "empty"
+	// SkipEncoding: a response body in a Content-Encoding the stream cannot
+	// read (gzip, br, …) was refused; its events are lost until the server
+	// sends plain text again.
+	SkipEncoding = "encoding"
 )
 
 // Status is one connection state change.
@@ -252,6 +264,7 @@ type stream struct {
 	h        Handler
 	log      logrus.FieldLogger
 	client   *http.Client
+	origin   *url.URL        // scheme, host and port the token may go to
 	ownedTr  *http.Transport // closed when Run ends, nil for a caller's client
 	policy   *retryPolicy
 	rec      *Recorder // nil: no recording
@@ -280,6 +293,7 @@ func newStream(cfg Config, h Handler) (*stream, error) {
 	s := &stream{
 		cfg:        cfg,
 		h:          h,
+		origin:     u,
 		log:        cfg.Logger.WithField("url", safeURL(cfg.URL)),
 		policy:     newRetryPolicy(cfg.Backoff),
 		bufLimit:   max(minBufLimit, 2*cfg.MaxEvent+64<<10),
@@ -359,11 +373,13 @@ func (s *stream) attempt(ctx context.Context) outcome {
 	req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Cache-Control", "no-cache")
+	req.Header.Set("Accept-Encoding", "identity")
 	req.Header.Set("User-Agent", s.cfg.UserAgent)
 	req.Header.Set("X-Library", s.cfg.UserAgent)
 
 	hc := *s.client
 	hc.Timeout = 0
+	hc.CheckRedirect = s.checkRedirect(s.client.CheckRedirect)
 	wt := &watchTransport{base: s.client.Transport, wd: wd, busy: s.cfg.Busy, idle: s.cfg.Idle}
 	defer wt.end()
 	hc.Transport = wt
@@ -379,6 +395,35 @@ func (s *stream) attempt(ctx context.Context) outcome {
 	return s.classify(err, &a, wd)
 }
 
+// redirectError is a redirect the stream refused to follow.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
+
+// checkRedirect follows a redirect only to the configured scheme, host and
+// port: the Authorization header goes along with it, so anywhere else (another
+// port of the same host, or http after https) is refused. next is the
+// caller's own policy, asked after this one.
+func (s *stream) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return &redirectError{msg: "stopped after 5 redirects"}
+		}
+		if !rest.SameOrigin(s.origin, req.URL) {
+			what := "another origin"
+			if strings.EqualFold(s.origin.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+				what = "a downgrade from https to " + req.URL.Scheme
+			}
+			return &redirectError{msg: redact(fmt.Sprintf("refusing redirect to %s (%s): the token is only sent to %s://%s, the configured teslemetry.url",
+				safeURL(req.URL.String()), what, s.origin.Scheme, s.origin.Host), s.cfg.Token)}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
 // validate replaces go-sse's validator: its errors end Connect at once, which is what we want.
 func (s *stream) validate(res *http.Response, a *attemptState, wd *watchdog) error {
 	a.httpStatus = res.StatusCode
@@ -388,6 +433,14 @@ func (s *stream) validate(res *http.Response, a *attemptState, wd *watchdog) err
 	if ct := res.Header.Get("Content-Type"); !eventStreamType(ct) {
 		return &statusError{status: res.StatusCode, cause: CauseServer,
 			msg: redact(fmt.Sprintf("HTTP 200 with Content-Type %q, expected text/event-stream", truncate(ct, 100)), s.cfg.Token)}
+	}
+	if ce := strings.TrimSpace(res.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		s.cfg.OnSkip(SkipEncoding)
+		return &statusError{status: res.StatusCode, cause: CauseEncoding,
+			msg: redact(fmt.Sprintf("HTTP 200 with Content-Encoding %q, which the stream cannot read (it asks for identity)", printable(truncate(ce, 100))), s.cfg.Token)}
+	}
+	if res.Request != nil && res.Request.URL != nil && res.Request.URL.String() != s.cfg.URL {
+		s.log.WithField("redirected_to", safeURL(res.Request.URL.String())).Info("Teslemetry stream redirected (same origin)")
 	}
 	a.connected = true
 	a.connectedAt = time.Now()
@@ -437,6 +490,7 @@ func (s *stream) classify(err error, a *attemptState, wd *watchdog) outcome {
 		healthy:    a.connected && (a.events > 0 || time.Since(a.connectedAt) >= s.cfg.healthyAfter),
 	}
 	var se *statusError
+	var re *redirectError
 	switch {
 	case wd.expired():
 		o.cause = CauseIdle
@@ -444,6 +498,8 @@ func (s *stream) classify(err error, a *attemptState, wd *watchdog) outcome {
 	case errors.As(err, &se):
 		o.cause, o.err = se.cause, se
 		o.retryAfter, o.hasRetry = se.retryAfter, se.hasRetry
+	case errors.As(err, &re):
+		o.cause, o.err = CauseRedirect, re
 	case errors.Is(err, bufio.ErrTooLong):
 		s.skip(SkipTooLarge, 0)
 		o.cause, o.healthy = CauseTooLarge, false
@@ -523,6 +579,10 @@ func (s *stream) logStatus(st Status) {
 		e.Warnf("Teslemetry rate limit hit (HTTP 429); retrying in %s", retry)
 	case CauseTooLarge:
 		e.Warnf("Teslemetry stream dropped: event too large; retrying in %s", retry)
+	case CauseRedirect:
+		e.Errorf("Teslemetry stream redirect refused; check teslemetry.url; retrying in %s", retry)
+	case CauseEncoding:
+		e.Warnf("Teslemetry stream refused: compressed body; retrying in %s", retry)
 	default:
 		e.Warnf("Teslemetry stream disconnected; retrying in %s", retry)
 	}
