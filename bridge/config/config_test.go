@@ -270,3 +270,38 @@ func TestFieldsDocExamplesAreValid(t *testing.T) {
 		t.Errorf("found %d teslemetry.fields examples in docs/fields.md and README.md, want 3", blocks)
 	}
 }
+
+// A token with whitespace or control characters can never authenticate: it
+// is refused up front, and the message never repeats it.
+func TestTokenCharactersChecked(t *testing.T) {
+	const secret = "tok-SECRET-abc"
+	cases := []struct{ name, yamlToken, envToken string }{
+		{"space", secret + " x", ""},
+		{"newline", secret + "\\n", ""},
+		{"tab", "\\t" + secret, ""},
+		{"non-ASCII", secret + "\\u00e9", ""},
+		{"nbsp", secret + "\\u00a0", ""},
+		{"env CR", "", secret + "\r"},
+		{"env NUL", "", secret + "\x00"},
+		{"env DEL", "", secret + "\x7f"},
+		{"env trailing newline", "", secret + "\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			yml, env := "teslemetry: {}\n", envMap(map[string]string{"TESLEMETRY_TOKEN": tc.envToken})
+			if tc.yamlToken != "" {
+				yml, env = "teslemetry:\n  token: \""+tc.yamlToken+"\"\n", envMap(nil)
+			}
+			_, err := Parse([]byte(yml), env)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), "teslemetry.token") || strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error %q: want the key, never the token", err)
+			}
+		})
+	}
+	if _, err := Parse([]byte("teslemetry: {token: 'aZ09-_.~+/=:'}\n"), envMap(nil)); err != nil {
+		t.Errorf("a token of printable ASCII refused: %v", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var vinPattern = regexp.MustCompile(`^[A-Z0-9]{17}$`)
@@ -17,6 +19,26 @@ func ValidVIN(s string) bool { return vinPattern.MatchString(s) }
 
 // MQTTSchemes are the broker URL schemes the bridge can connect with.
 var MQTTSchemes = []string{"tcp", "mqtt", "ssl", "mqtts", "ws", "wss"}
+
+// tokenProblem names the first character a bearer token cannot contain
+// (whitespace, control characters, anything outside printable ASCII) and
+// its 1-based position; "" when there is none. Such a token passes no
+// Authorization header Teslemetry accepts, so it would fail forever.
+func tokenProblem(tok string) (what string, at int) {
+	i := 0
+	for _, r := range tok {
+		i++
+		switch {
+		case unicode.IsSpace(r):
+			return "whitespace", i
+		case unicode.IsControl(r):
+			return "control characters", i
+		case r > unicode.MaxASCII || r == utf8.RuneError:
+			return "characters outside printable ASCII", i
+		}
+	}
+	return "", 0
+}
 
 // validate checks the decoded configuration. Every message that repeats a
 // value goes through quoteValue (and every user-chosen key through keyName):
@@ -29,6 +51,10 @@ func (c *Config) validate() Errors {
 	t := &c.Teslemetry
 	if t.Token == "" && c.Webhook.Listen == "" {
 		bad("teslemetry.token", "is required (set it, or TESLEMETRY_TOKEN, or configure webhook.listen for webhooks only)")
+	}
+	if what, at := tokenProblem(t.Token); what != "" {
+		bad("teslemetry.token", "must not contain %s (found one at character %d of %d; check for a pasted line break or quote); the token itself is not shown",
+			what, at, utf8.RuneCountInString(t.Token))
 	}
 	if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("teslemetry.url", "must be an http:// or https:// URL like https://api.teslemetry.com")

@@ -61,6 +61,17 @@ func TestCheckConfigRedactsSecrets(t *testing.T) {
 	}
 }
 
+// A token with a space or a line break in it can never authenticate:
+// check-config refuses it (exit 2) without printing it.
+func TestCheckConfigRefusesTokenWithWhitespace(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("teslemetry: {token: 'tok-SECRET more'}\n"), 0o600)
+	code, out, errOut := run(t, "check-config", "--config", p)
+	if code != 2 || !strings.Contains(errOut, "teslemetry.token") || !strings.Contains(errOut, "whitespace") || strings.Contains(out+errOut, "SECRET") {
+		t.Errorf("exit %d: %s%s", code, out, errOut)
+	}
+}
+
 func TestLogLinesAreScrubbed(t *testing.T) {
 	cfg := config.Default()
 	cfg.Teslemetry.Token = "tok-SECRET"
