@@ -107,3 +107,22 @@ func TestHostileCompressedStream(t *testing.T) {
 	}
 	br.stopClean()
 }
+
+// A webhook receiver anyone can post to is worth a warning at start.
+func TestHostileWebhookWithoutAuthorizationWarns(t *testing.T) {
+	mq := StartMosquitto(t, "")
+	tesla := testkit.NewFakeTeslemetry(t, token)
+	for _, authz := range []string{"", "Bearer hook-SECRET-1"} {
+		extra := "webhook:\n  listen: " + freeAddr(t) + "\n"
+		if authz != "" {
+			extra += "  authorization: " + authz + "\n"
+		}
+		br := runBridge(t, cfgOpts{Tesla: tesla.URL(), Broker: mq.URL(), Extra: extra})
+		br.waitLog(10*time.Second, "webhook receiver listening")
+		n := br.lines("level=warning", "without webhook.authorization")
+		if (authz == "") != (n == 1) {
+			t.Errorf("authorization %q: %d warnings about a missing authorization", authz, n)
+		}
+		br.stopClean()
+	}
+}
