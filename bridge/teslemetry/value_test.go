@@ -287,9 +287,9 @@ func FuzzParseAndFormat(f *testing.F) {
 
 // checkNumberPayload: a number field's payload is a valid JSON number (or
 // null), and an integer sent without conversion keeps every digit.
-func checkNumberPayload(t *testing.T, fm Formatter, f *discovery.Field, raw, out []byte, err error) {
+func checkNumberPayload(t *testing.T, fm Formatter, f *catalog.Field, raw, out []byte, err error) {
 	t.Helper()
-	if err != nil || (f.Kind != discovery.KindFloat && f.Kind != discovery.KindInt) || bytes.Equal(out, Null) {
+	if err != nil || (f.Kind != catalog.KindFloat && f.Kind != catalog.KindInt) || bytes.Equal(out, Null) {
 		return
 	}
 	if !json.Valid(out) || (out[0] != '-' && !isDigitByte(out[0])) {
@@ -312,7 +312,7 @@ func checkNumberPayload(t *testing.T, fm Formatter, f *discovery.Field, raw, out
 }
 
 func TestNumbersKeepEveryDigit(t *testing.T) {
-	fm := Formatter{Units: discovery.UnitsNative}
+	fm := Formatter{Units: catalog.UnitsNative}
 	for _, raw := range []string{`123456789012345678`, `"123456789012345678"`, `-9007199254740993`, `"+000042"`, `18446744073709551617`} {
 		for _, name := range []string{"Odometer", "BatteryLevel", "SomeFutureField"} {
 			f := field(t, name)
