@@ -1,6 +1,13 @@
 package bridge
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+)
 
 // Caps on what upstream input can make the bridge create: every name below
 // becomes retained topics (and discovery configs) and memory that lives as
@@ -96,4 +103,61 @@ func believable(createdAt, now time.Time) (time.Time, bool) {
 		return now, false
 	}
 	return createdAt, true
+}
+
+// admit applies v's cap for kind to name: it reports whether the name may be
+// published; a refused name is counted every time and logged once per car
+// and kind.
+func (r *router) admit(v *vehicle, kind limitKind, name string) bool {
+	ok, first := v.limits.admit(kind, name)
+	if ok {
+		return true
+	}
+	info := limitInfo[kind]
+	if r.metrics != nil {
+		r.metrics.Dropped.WithLabelValues(info.reason).Inc()
+	}
+	if first {
+		r.log.WithFields(logrus.Fields{"vin": v.vin, "reason": info.reason}).
+			Warnf("%s: more than %d %s; skipping new ones (counted in teslemetry2mqtt_dropped_total)", v.vin, info.max, info.what)
+	}
+	return false
+}
+
+// admitVIN reports whether an event for vin, not seen before, may create a
+// car: within MaxVINs, and, with teslemetry.vins set, one of them when it
+// came by webhook (st nil).
+func (r *router) admitVIN(st *stream, vin string) bool {
+	if vins := r.cfg.Teslemetry.VINs; st == nil && len(vins) > 0 && !slices.Contains(vins, vin) {
+		r.drop(reasonVINNotSelected, "webhook event for %s skipped: not in teslemetry.vins", topic.Segment(vin))
+		return false
+	}
+	if len(r.vehicles) >= MaxVINs {
+		r.drop(reasonLimitVINs, "more than %d VINs; skipping the events of new VIN %s", MaxVINs, topic.Segment(vin))
+		return false
+	}
+	return true
+}
+
+// admitCredit reports whether the credits object may hold key.
+func (r *router) admitCredit(key string) bool {
+	if _, known := r.credits[key]; known || len(r.credits) < MaxCreditKeys {
+		return true
+	}
+	r.drop(reasonLimitCredits, "more than %d keys in the credits object; skipping new ones", MaxCreditKeys)
+	return false
+}
+
+// lastSeenTime is the time an event claims for last_seen, clock-checked.
+func (r *router) lastSeenTime(v *vehicle, createdAt time.Time) time.Time {
+	now := r.now()
+	if createdAt.IsZero() {
+		return now
+	}
+	t, ok := believable(createdAt, now)
+	if !ok {
+		r.drop(reasonFutureTime, "createdAt %s of %s is more than %s ahead of the bridge's clock; last_seen uses the time of arrival",
+			createdAt.UTC().Format(time.RFC3339), v.vin, MaxClockSkew)
+	}
+	return t
 }

@@ -87,6 +87,8 @@ func (r *router) route(st *stream, ev *teslemetry.Event) {
 	if _, known := r.vehicles[ev.VIN]; !known && !config.ValidVIN(ev.VIN) {
 		r.drop("bad_vin", "event with VIN %q skipped", topic.Segment(ev.VIN))
 		return
+	} else if !known && !r.admitVIN(st, ev.VIN) {
+		return
 	}
 	v := r.vehicle(ev.VIN, st)
 	r.routeVehicle(v, ev)
@@ -149,7 +151,9 @@ func (r *router) publishCredits(raw json.RawMessage) {
 	}
 	first := len(r.credits) == 0
 	for k, v := range m { // balance-only events keep the previous quota
-		r.credits[k] = v
+		if r.admitCredit(k) {
+			r.credits[k] = v
+		}
 	}
 	payload, _ := json.Marshal(r.credits)
 	r.pub.Publish(mqttpub.Value, r.topics.BridgeCredits(), payload)

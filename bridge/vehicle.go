@@ -31,6 +31,7 @@ type vehicle struct {
 	lastSeen  time.Time
 	lastEvent prometheus.Gauge // Metrics.LastEvent of this VIN, resolved once
 	derived   derived          // charger power and active route (derived.go)
+	limits    capSet           // names upstream may create for this car (limits.go)
 }
 
 func newVehicle(vin string) *vehicle {
@@ -58,13 +59,18 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 	}
 	if c := ev.Connectivity; c != nil {
 		iface := topic.Segment(c.Interface)
-		r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.LevelConnectivity, iface), []byte(topic.Segment(c.Status)))
-		r.ha.announceConnectivity(v, iface)
+		if r.admit(v, limitInterface, iface) {
+			r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.LevelConnectivity, iface), []byte(topic.Segment(c.Status)))
+			r.ha.announceConnectivity(v, iface)
+		}
 	}
 	if ev.Alerts != nil {
 		r.publishAlerts(v, ev.Alerts)
 	}
 	for _, e := range ev.Errors {
+		if !r.admit(v, limitError, e.Name) {
+			continue
+		}
 		payload, _ := json.Marshal(map[string]any{"name": e.Name, "body": e.Body, "tags": e.Tags, "created_at": rfc3339OrNull(e.CreatedAt)})
 		r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.LevelErrors, topic.Segment(e.Name)), payload)
 	}
@@ -80,6 +86,9 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 			}
 			slices.Sort(names)
 			for _, name := range names {
+				if _, known := catalog.Lookup(name); !known && !r.admit(v, limitUnknownField, name) {
+					continue
+				}
 				r.ha.announceField(v, name)
 				if f, ok := catalog.Lookup(name); ok && f.DerivedInput().FeedsChargerPower() {
 					r.ha.announceChargerPower(v)
@@ -90,10 +99,7 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 	if ev.VehicleData != nil {
 		r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.VehicleData), ev.VehicleData)
 	}
-	seen := ev.CreatedAt
-	if seen.IsZero() {
-		seen = r.now()
-	}
+	seen := r.lastSeenTime(v, ev.CreatedAt)
 	if seen.After(v.lastSeen) {
 		// last_seen has whole seconds: within the same second it would not change.
 		if v.lastSeen.IsZero() || seen.Unix() != v.lastSeen.Unix() {
@@ -114,6 +120,9 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 func (r *router) publishDatum(v *vehicle, d teslemetry.Datum) {
 	f, known := catalog.Lookup(d.Field)
 	if !known {
+		if !r.admit(v, limitUnknownField, d.Field) {
+			return
+		}
 		f = catalog.Unknown(d.Field)
 	}
 	payload, err := r.format.Format(r.buf[:0], f, d.Value)
@@ -176,6 +185,9 @@ func (r *router) updateDevice(v *vehicle, data []teslemetry.Datum) {
 // publishAlerts publishes each alert and the list of active alert names.
 func (r *router) publishAlerts(v *vehicle, alerts []teslemetry.Alert) {
 	for _, a := range alerts {
+		if !r.admit(v, limitAlert, a.Name) {
+			continue
+		}
 		payload, _ := json.Marshal(alertPayload{
 			Name: a.Name, Audiences: a.Audiences, StartedAt: rfc3339OrNull(a.StartedAt),
 			EndedAt: rfc3339OrNull(a.EndedAt), Active: a.Active(),
