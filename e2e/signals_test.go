@@ -130,3 +130,18 @@ func TestSignalBrokenLogPipe(t *testing.T) {
 	}
 	sub.WaitFor("teslemetry/"+vin1+"/availability", "offline", 5*time.Second)
 }
+
+// Commands other than run stop cleanly on SIGHUP, like on SIGTERM: demo
+// publishing to a real broker leaves its cars offline, not retained online.
+func TestSignalHangupStopsDemoCleanly(t *testing.T) {
+	mq := StartMosquitto(t, "")
+	sub := testkit.Subscribe(t, mq.URL(), "#")
+	br := &proc{Bridge: StartBridge(t, []string{"GORACE=atexit_sleep_ms=0"}, "demo", "--speed", "20", "--mqtt-url", mq.URL())}
+	sub.WaitFor("teslemetry/"+vin1+"/availability", "online", 30*time.Second)
+	code, d := br.stop(syscall.SIGHUP)
+	t.Logf("demo: SIGHUP → exit %d after %v", code, d.Round(time.Millisecond))
+	if code != 0 || d > 5*time.Second {
+		t.Errorf("demo: exit %d after %v, want 0 within 5 s", code, d)
+	}
+	sub.WaitFor("teslemetry/"+vin1+"/availability", "offline", 5*time.Second)
+}

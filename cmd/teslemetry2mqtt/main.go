@@ -60,18 +60,34 @@ func main() {
 	// A closed log pipe must not kill the bridge: writes to it fail instead
 	// (docs/failures.md "Signals").
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals(os.Args[1:])...)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
+// commandName splits a command line into the command (default "run") and its arguments.
+func commandName(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "run", args
+}
+
+// stopSignals are the signals that stop the command of args cleanly: SIGINT
+// and SIGTERM, and SIGHUP too except for run, where SIGHUP reloads the
+// configuration (docs/failures.md "Signals").
+func stopSignals(args []string) []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if name, _ := commandName(args); name != "run" {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
+}
+
 // execute runs one command line and returns the process exit code.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	name := "run"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
+	name, args := commandName(args)
 	if name == "help" {
 		printUsage(stdout)
 		return exitOK

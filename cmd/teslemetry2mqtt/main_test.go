@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
@@ -107,6 +109,26 @@ func TestHealthURLFollowsHTTPListen(t *testing.T) {
 	for listen, want := range cases {
 		if got := healthURL(listen); got != want {
 			t.Errorf("healthURL(%q) = %s, want %s", listen, got, want)
+		}
+	}
+}
+
+// SIGHUP reloads run; every other command stops cleanly on it, as on SIGTERM.
+func TestStopSignals(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		hup  bool
+	}{
+		{nil, false},
+		{[]string{"--config", "x.yaml"}, false},
+		{[]string{"run", "--config", "x.yaml"}, false},
+		{[]string{"demo"}, true},
+		{[]string{"record", "--out", "x"}, true},
+		{[]string{"purge"}, true},
+	} {
+		sigs := stopSignals(tc.args)
+		if got := slices.Contains(sigs, os.Signal(syscall.SIGHUP)); got != tc.hup || !slices.Contains(sigs, os.Signal(syscall.SIGTERM)) {
+			t.Errorf("%q: stop signals %v", tc.args, sigs)
 		}
 	}
 }
