@@ -136,7 +136,7 @@ func canonicalDecimal(s []byte) bool {
 // as sent: no "+", no leading zeros, a "0" before a leading point, no
 // trailing point or trailing fractional zeros, "0" for any zero. It reports
 // false, writing nothing, for anything else (exponents, hex, words), which
-// goes the float64 way (README "Payloads", docs/failures.md "Numbers").
+// goes the float64 way (README "Topics", docs/failures.md "Numbers").
 func appendDecimal(dst, s []byte) ([]byte, bool) {
 	neg := false
 	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
