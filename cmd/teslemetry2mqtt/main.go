@@ -60,6 +60,10 @@ func main() {
 	// A closed log pipe must not kill the bridge: writes to it fail instead
 	// (docs/failures.md "Signals").
 	signal.Ignore(syscall.SIGPIPE)
+	if name, _ := commandName(os.Args[1:]); name == "run" {
+		// A reload request must never kill run: ignored until run handles it.
+		signal.Ignore(syscall.SIGHUP)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals(os.Args[1:])...)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

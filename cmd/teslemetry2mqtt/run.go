@@ -77,7 +77,7 @@ func runCmd(ctx context.Context, args []string, out io.Writer) error {
 	// SIGHUP reloads the configuration (README "Signals", docs/failures.md).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer signal.Ignore(syscall.SIGHUP) // also while the last bridge stops
 	reload := func() (*config.Config, error) { return runConfig(ctx, fs, *path) }
 	for {
 		src := bridge.ConfiguredSources(cfg, version)
