@@ -133,7 +133,7 @@ func (r *router) admitVIN(st *stream, vin string) bool {
 		return false
 	}
 	if len(r.vehicles) >= MaxVINs {
-		r.drop(reasonLimitVINs, "more than %d VINs; skipping the events of new VIN %s", MaxVINs, topic.Segment(vin))
+		r.refuse(&r.caps.vinsLogged, reasonLimitVINs, "more than %d VINs; skipping the events of new VINs (first: %s)", MaxVINs, topic.Segment(vin))
 		return false
 	}
 	return true
@@ -144,8 +144,22 @@ func (r *router) admitCredit(key string) bool {
 	if _, known := r.credits[key]; known || len(r.credits) < MaxCreditKeys {
 		return true
 	}
-	r.drop(reasonLimitCredits, "more than %d keys in the credits object; skipping new ones", MaxCreditKeys)
+	r.refuse(&r.caps.creditsLogged, reasonLimitCredits, "more than %d keys in the credits object; skipping new ones", MaxCreditKeys)
 	return false
+}
+
+// routerCaps remembers which bridge-wide caps have been logged.
+type routerCaps struct{ vinsLogged, creditsLogged bool }
+
+// refuse counts an input skipped by a bridge-wide cap and logs the first.
+func (r *router) refuse(logged *bool, reason, format string, args ...any) {
+	if r.metrics != nil {
+		r.metrics.Dropped.WithLabelValues(reason).Inc()
+	}
+	if !*logged {
+		*logged = true
+		r.log.WithField("reason", reason).Warnf(format+" (counted in teslemetry2mqtt_dropped_total)", args...)
+	}
 }
 
 // lastSeenTime is the time an event claims for last_seen, clock-checked.

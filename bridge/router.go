@@ -52,6 +52,7 @@ type router struct {
 
 	vehicles map[string]*vehicle // by VIN
 	credits  map[string]json.RawMessage
+	caps     routerCaps // bridge-wide caps logged so far (limits.go)
 
 	buf           []byte // payload scratch, reused for every value
 	topicBuf      []byte // value-topic scratch, reused for every value
