@@ -16,7 +16,6 @@ var vinPattern = regexp.MustCompile(`^[A-Z0-9]{17}$`)
 // ValidVIN reports whether s looks like a VIN: 17 characters of A-Z and 0-9.
 func ValidVIN(s string) bool { return vinPattern.MatchString(s) }
 
-
 // validate checks the decoded configuration. Every message that repeats a
 // value goes through quoteValue (and every user-chosen key through keyName):
 // a value may come from the environment or be a token under the wrong key.
