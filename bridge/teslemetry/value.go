@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
 // Null is the payload of an invalid or absent value (contract §5): never an
@@ -30,7 +31,7 @@ type Formatter struct {
 // skipped by the caller; null and invalid markers become "null".
 func (fm Formatter) Format(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || isNull(raw) {
+	if len(raw) == 0 || jsonraw.IsNull(raw) {
 		return append(dst, Null...), nil
 	}
 	if raw[0] == '"' && isInvalidMarker(raw) {
@@ -312,7 +313,7 @@ func location(dst []byte, raw []byte) ([]byte, error) {
 func simpleLocation(raw []byte) (lat, lon float64, ok bool) {
 	var haveLat, haveLon, bad bool
 	err := eachMemberRaw(raw, func(rawKey, v []byte) {
-		if bad || !isJSONNumber(v) {
+		if bad || !jsonraw.IsNumber(v) {
 			bad = true
 			return
 		}
@@ -331,46 +332,6 @@ func simpleLocation(raw []byte) (lat, lon float64, ok bool) {
 		}
 	})
 	return lat, lon, err == nil && !bad && haveLat && haveLon
-}
-
-// isJSONNumber reports whether b is exactly one JSON number.
-func isJSONNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(b)
 }
 
 func locationSlow(dst []byte, raw []byte) ([]byte, error) {
@@ -700,7 +661,7 @@ func anyValue(dst []byte, raw []byte) ([]byte, error) {
 		if !json.Valid(raw) {
 			return dst, fmt.Errorf("%w: malformed JSON value", ErrWrongType)
 		}
-		return jsonCompact(dst, raw), nil
+		return jsonraw.AppendCompact(dst, raw), nil
 	case 't', 'f':
 		return boolean(dst, raw)
 	default:
