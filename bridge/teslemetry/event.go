@@ -1,6 +1,6 @@
 // Package teslemetry knows Teslemetry's wire formats: it splits an SSE event
-// into its parts (contract §4) and turns each telemetry value into the payload
-// the bridge publishes (contract §5). It does no I/O.
+// into its parts (docs/topics.md) and turns each telemetry value into the payload
+// the bridge publishes (docs/payloads.md). It does no I/O.
 package teslemetry
 
 import (

@@ -14,7 +14,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
-// Null is the payload of an invalid or absent value (contract §5): never an
+// Null is the payload of an invalid or absent value (docs/payloads.md): never an
 // empty payload, which would delete a retained topic.
 var Null = []byte("null")
 
@@ -26,7 +26,7 @@ type Formatter struct {
 	Units catalog.Units
 }
 
-// Format appends the payload for one value of field f to dst (contract §5).
+// Format appends the payload for one value of field f to dst (docs/payloads.md).
 // A value that cannot be read as the field's type returns ErrWrongType and is
 // skipped by the caller; null and invalid markers become "null".
 func (fm Formatter) Format(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
@@ -202,7 +202,7 @@ func kindOf(raw []byte) string {
 // boolWords maps the string forms of booleans seen on the wire.
 var boolWords = map[string]bool{
 	"true": true, "false": false, "1": true, "0": false,
-	// DriverSeatBelt may arrive as a BuckleStatus enum (teslemetry-sse.md §4.5).
+	// DriverSeatBelt may arrive as a BuckleStatus enum.
 	"BuckleStatusLatched": true, "BuckleStatusUnlatched": false,
 }
 
