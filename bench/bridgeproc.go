@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -224,8 +223,6 @@ func bridgeChild(args []string) {
 	_ = b.Run(ctx)
 	_ = srv.Close()
 }
-
-var _ = io.Discard
 
 // bridgeLogLevel is the bridge's log level (--bridge-log).
 var bridgeLogLevel = "warn"

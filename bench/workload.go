@@ -69,7 +69,7 @@ func wireValue(dst []byte, f int, k int, stamp int64) []byte {
 	}
 }
 
-// payload appends what the bridge publishes for the same value (contract §5);
+// payload appends what the bridge publishes for the same value (docs/payloads.md);
 // the raw-paho baseline publishes exactly these bytes.
 func payload(dst []byte, f int, k int, stamp int64) []byte {
 	switch f {

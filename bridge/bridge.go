@@ -208,7 +208,7 @@ func (b *Bridge) handleData(st *stream, data []byte) {
 	b.router.route(st, &ev)
 }
 
-// Ingest publishes an event that arrived by webhook (docs/webhook.md).
+// Ingest publishes an event that arrived by webhook (README, "Webhooks").
 func (b *Bridge) Ingest(ev teslemetry.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -33,7 +33,7 @@ import (
 
 // cleanupWindow is how long a pass listens for retained configs: until none
 // arrived for a second, at most five seconds.
-var cleanupWindow = retainedWindow{Quiet: time.Second, Limit: 5 * time.Second}
+var cleanupWindow = mqttpub.RetainedWindow{Quiet: time.Second, Limit: 5 * time.Second}
 
 // staleCleanup finds and deletes stale discovery configs of this bridge.
 type staleCleanup struct {
@@ -42,7 +42,7 @@ type staleCleanup struct {
 	pub     *mqttpub.Publisher
 	log     logrus.FieldLogger
 	removed prometheus.Counter // nil without metrics
-	window  retainedWindow
+	window  mqttpub.RetainedWindow
 	// requests holds at most one pending pass: connects during a pass
 	// coalesce into one more pass after it.
 	requests chan struct{}
@@ -130,7 +130,7 @@ func (c *staleCleanup) collect(ctx context.Context) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer client.Disconnect(250)
-	return collectRetained(ctx, client, []string{c.disc.Topics.DiscoveryConfigFilter()}, c.onOwnNode, c.window)
+	return mqttpub.CollectRetained(ctx, client, []string{c.disc.Topics.DiscoveryConfigFilter()}, c.onOwnNode, c.window)
 }
 
 // ownNode parses a config topic and tells which of this bridge's nodes it

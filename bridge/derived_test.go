@@ -121,7 +121,7 @@ func TestDerivedChargerPowerDiscovery(t *testing.T) {
 
 // Derived values never rewrite a raw field: when navigation ends the car
 // may keep sending the last trip's route values, and v/<Field> still carries
-// exactly what it sent (contract §4) — clearing them is left to consumers.
+// exactly what it sent (docs/topics.md) — clearing them is left to consumers.
 func TestRawRouteFieldsKeepWhatTheCarSent(t *testing.T) {
 	h := startBridge(t, "homeassistant: {discovery: false}\n")
 	v := func(field string) string { return "teslemetry/" + vin1 + "/v/" + field }

@@ -8,7 +8,7 @@ import (
 )
 
 // HTTPHandler serves /healthz (200 when MQTT is connected and every stream is
-// healthy, else 503 with a JSON reason) and /metrics (contract §9).
+// healthy, else 503 with a JSON reason) and /metrics (README, "Monitoring").
 func HTTPHandler(b *Bridge, m *Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
@@ -40,8 +41,8 @@ func Purge(ctx context.Context, cfg *config.Config, o PurgeOptions) (int, error)
 	owned := purgeFilter(scheme, o.VIN)
 	// A fixed collection time (no quiet period): purge is run by hand and
 	// must find everything, however slowly a big store arrives.
-	found, err := collectRetained(ctx, client, []string{scheme.OwnFilter(), scheme.DiscoveryConfigFilter()}, owned,
-		retainedWindow{Limit: o.Collect})
+	found, err := mqttpub.CollectRetained(ctx, client, []string{scheme.OwnFilter(), scheme.DiscoveryConfigFilter()}, owned,
+		mqttpub.RetainedWindow{Limit: o.Collect})
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,15 @@ func TestRouterRoutesAnEventToItsTopics(t *testing.T) {
 	}
 	if p, _ := rec.last(cfgTopic); !strings.Contains(p, `"name":"Sparky"`) {
 		t.Errorf("re-announced config has the old device name: %s", p)
+	}
+
+	// The snapshot copies the per-car state (the last event had no createdAt:
+	// last seen is the router's clock).
+	snap := r.vehicleSnapshots()
+	want := VehicleSnapshot{VIN: vin, Name: "Sparky", Availability: "online", State: "online",
+		LastSeen: time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC), ActiveAlerts: []string{}}
+	if len(snap) != 1 || !reflect.DeepEqual(snap[0], want) {
+		t.Errorf("snapshot %+v, want [%+v]", snap, want)
 	}
 }
 

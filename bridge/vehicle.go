@@ -20,6 +20,7 @@ type vehicle struct {
 	stream    *stream
 	webhook   bool
 	available string // "", "online", "offline"
+	state     string // the car's own state from state events; "" before the first
 
 	device  ha.Vehicle
 	carName string          // VehicleName as streamed
@@ -55,6 +56,7 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 	}
 	r.finishDerived(v)
 	if ev.State != "" {
+		v.state = ev.State
 		r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.State), []byte(ev.State))
 	}
 	if c := ev.Connectivity; c != nil {

@@ -10,15 +10,14 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 )
 
 var vinPattern = regexp.MustCompile(`^[A-Z0-9]{17}$`)
 
 // ValidVIN reports whether s looks like a VIN: 17 characters of A-Z and 0-9.
 func ValidVIN(s string) bool { return vinPattern.MatchString(s) }
-
-// MQTTSchemes are the broker URL schemes the bridge can connect with.
-var MQTTSchemes = []string{"tcp", "mqtt", "ssl", "mqtts", "ws", "wss"}
 
 // tokenProblem names the first character a bearer token cannot contain
 // (whitespace, control characters, anything outside printable ASCII) and
@@ -74,8 +73,8 @@ func (c *Config) validate() Errors {
 	}
 
 	m := &c.MQTT
-	if u, err := url.Parse(m.URL); err != nil || !slices.Contains(MQTTSchemes, u.Scheme) || u.Host == "" {
-		bad("mqtt.url", "must be a broker URL with scheme %s, e.g. tcp://localhost:1883", strings.Join(MQTTSchemes, ", "))
+	if u, err := url.Parse(m.URL); err != nil || !mqttpub.ValidScheme(u.Scheme) || u.Host == "" {
+		bad("mqtt.url", "must be a broker URL with scheme %s, e.g. tcp://localhost:1883", strings.Join(mqttpub.Schemes, ", "))
 	}
 	if m.QoS < 0 || m.QoS > 2 {
 		bad("mqtt.qos", "must be 0, 1 or 2 (got %s)", quoteValue(strconv.Itoa(m.QoS)))

@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkFormat formats one value of each shape the stream carries
-// (contract §5); allocations per value are reported by -benchmem.
+// (docs/payloads.md); allocations per value are reported by -benchmem.
 func BenchmarkFormat(b *testing.B) {
 	cases := []struct {
 		name, field, raw string

@@ -1,6 +1,6 @@
 // Package teslemetry knows Teslemetry's wire formats: it splits an SSE event
-// into its parts (contract §4) and turns each telemetry value into the payload
-// the bridge publishes (contract §5). It does no I/O.
+// into its parts (docs/topics.md) and turns each telemetry value into the payload
+// the bridge publishes (docs/payloads.md). It does no I/O.
 package teslemetry
 
 import (
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
 // Event is one decoded Teslemetry event. An event may carry several parts at
@@ -139,7 +140,7 @@ func parse(data []byte, vins *vinTable) (Event, []Problem, error) {
 			ev.IsCache = string(v) == "true"
 		case "data":
 			recog = true
-			if isNull(v) {
+			if jsonraw.IsNull(v) {
 				return
 			}
 			ev.Data = make([]Datum, 0, 8)
@@ -213,7 +214,7 @@ func decodeItems[W, T any](v []byte, kind string, bad func(kind, format string, 
 		}
 		out = append(out, t)
 	})
-	if err != nil && !isNull(v) {
+	if err != nil && !jsonraw.IsNull(v) {
 		bad(kind, "%v", err)
 	}
 	return out
@@ -318,14 +319,14 @@ func daysIn(m time.Month, year int) int {
 
 // compactObject returns v compacted when it is a JSON object, else records a problem.
 func compactObject(v []byte, name string, bad func(kind, format string, args ...any)) json.RawMessage {
-	if isNull(v) {
+	if jsonraw.IsNull(v) {
 		return nil
 	}
 	if len(v) == 0 || v[0] != '{' || !json.Valid(v) {
 		bad("bad_"+name, "%s is not a JSON object", name)
 		return nil
 	}
-	return jsonCompact(make([]byte, 0, len(v)), v)
+	return jsonraw.AppendCompact(make([]byte, 0, len(v)), v)
 }
 
 type alertWire struct {

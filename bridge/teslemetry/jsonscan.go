@@ -217,6 +217,3 @@ func unquote(lit []byte) (string, error) {
 	}
 	return s, nil
 }
-
-// isNull reports whether a raw JSON value is the literal null.
-func isNull(v []byte) bool { return string(v) == "null" }

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
-// Null is the payload of an invalid or absent value (contract §5): never an
+// Null is the payload of an invalid or absent value (docs/payloads.md): never an
 // empty payload, which would delete a retained topic.
 var Null = []byte("null")
 
@@ -25,12 +26,12 @@ type Formatter struct {
 	Units catalog.Units
 }
 
-// Format appends the payload for one value of field f to dst (contract §5).
+// Format appends the payload for one value of field f to dst (docs/payloads.md).
 // A value that cannot be read as the field's type returns ErrWrongType and is
 // skipped by the caller; null and invalid markers become "null".
 func (fm Formatter) Format(dst []byte, f *catalog.Field, raw []byte) ([]byte, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || isNull(raw) {
+	if len(raw) == 0 || jsonraw.IsNull(raw) {
 		return append(dst, Null...), nil
 	}
 	if raw[0] == '"' && isInvalidMarker(raw) {
@@ -253,7 +254,7 @@ func kindOf(raw []byte) string {
 // boolWords maps the string forms of booleans seen on the wire.
 var boolWords = map[string]bool{
 	"true": true, "false": false, "1": true, "0": false,
-	// DriverSeatBelt may arrive as a BuckleStatus enum (teslemetry-sse.md §4.5).
+	// DriverSeatBelt may arrive as a BuckleStatus enum.
 	"BuckleStatusLatched": true, "BuckleStatusUnlatched": false,
 }
 
@@ -364,7 +365,7 @@ func location(dst []byte, raw []byte) ([]byte, error) {
 func simpleLocation(raw []byte) (lat, lon float64, ok bool) {
 	var haveLat, haveLon, bad bool
 	err := eachMemberRaw(raw, func(rawKey, v []byte) {
-		if bad || !isJSONNumber(v) {
+		if bad || !jsonraw.IsNumber(v) {
 			bad = true
 			return
 		}
@@ -383,46 +384,6 @@ func simpleLocation(raw []byte) (lat, lon float64, ok bool) {
 		}
 	})
 	return lat, lon, err == nil && !bad && haveLat && haveLon
-}
-
-// isJSONNumber reports whether b is exactly one JSON number.
-func isJSONNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(b)
 }
 
 func locationSlow(dst []byte, raw []byte) ([]byte, error) {
@@ -757,7 +718,7 @@ func anyValue(dst []byte, raw []byte) ([]byte, error) {
 		if !json.Valid(raw) {
 			return dst, fmt.Errorf("%w: malformed JSON value", ErrWrongType)
 		}
-		return jsonCompact(dst, raw), nil
+		return jsonraw.AppendCompact(dst, raw), nil
 	case 't', 'f':
 		return boolean(dst, raw)
 	default:

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
 var (
@@ -110,7 +112,7 @@ func decodeTyped(top map[string]json.RawMessage, data json.RawMessage) (teslemet
 	if ev.VIN, err = optString(top, "vin"); err != nil {
 		return ev, err
 	}
-	if t, ok := top["createdAt"]; ok && !isNull(t) {
+	if t, ok := top["createdAt"]; ok && !jsonraw.IsNull(t) {
 		ev.CreatedAt = parseWhen(t)
 	} else if t, ok := top["created_at"]; ok {
 		ev.CreatedAt = parseWhen(t)
@@ -171,7 +173,7 @@ func decodeEvent(parse sseParser, top map[string]json.RawMessage, event json.Raw
 		return teslemetry.Event{}, err
 	}
 	var ev teslemetry.Event
-	if !isNull(event) {
+	if !jsonraw.IsNull(event) {
 		wrapped := make([]byte, 0, len(event)+9)
 		wrapped = append(wrapped, `{"data":`...)
 		wrapped = append(wrapped, event...)
@@ -189,7 +191,7 @@ func decodeEvent(parse sseParser, top map[string]json.RawMessage, event json.Raw
 
 func compactData(data []teslemetry.Datum) {
 	for i := range data {
-		data[i].Value = compact(data[i].Value)
+		data[i].Value = jsonraw.Compact(data[i].Value)
 	}
 }
 
@@ -197,7 +199,7 @@ func compactData(data []teslemetry.Datum) {
 // ErrMalformed when it has another type.
 func optString(top map[string]json.RawMessage, name string) (string, error) {
 	v, ok := top[name]
-	if !ok || isNull(v) {
+	if !ok || jsonraw.IsNull(v) {
 		return "", nil
 	}
 	var s string
@@ -229,11 +231,11 @@ var jsonNull = json.RawMessage("null")
 // that is not a one-member object is taken as an SSE value already and passed
 // through.
 func unwrap(raw json.RawMessage) (json.RawMessage, error) {
-	if len(raw) == 0 || isNull(raw) {
+	if len(raw) == 0 || jsonraw.IsNull(raw) {
 		return jsonNull, nil
 	}
 	if kind(raw) != '{' {
-		return compact(raw), nil
+		return jsonraw.Compact(raw), nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -243,14 +245,14 @@ func unwrap(raw json.RawMessage) (json.RawMessage, error) {
 		return jsonNull, nil
 	}
 	if len(m) > 1 {
-		return compact(raw), nil
+		return jsonraw.Compact(raw), nil
 	}
 	var key string
 	var v json.RawMessage
 	for k, val := range m { // the only member
 		key, v = k, val
 	}
-	if isNull(v) {
+	if jsonraw.IsNull(v) {
 		return jsonNull, nil
 	}
 	switch normKey(key) {
@@ -266,11 +268,11 @@ func unwrap(raw json.RawMessage) (json.RawMessage, error) {
 		return fill(v, timeDefaults), nil
 	case "doorvalue":
 		if kind(v) == '{' && hasMember(v, "DoorState") { // nested variant: leave alone
-			return compact(v), nil
+			return jsonraw.Compact(v), nil
 		}
 		return fill(v, doorDefaults), nil
 	default: // stringValue, tireLocationValue, every enum member, future members
-		return compact(v), nil
+		return jsonraw.Compact(v), nil
 	}
 }
 
@@ -279,15 +281,20 @@ type member struct{ name, value string }
 var (
 	locationDefaults = []member{{"latitude", "0"}, {"longitude", "0"}}
 	timeDefaults     = []member{{"hour", "0"}, {"minute", "0"}, {"second", "0"}}
-	doorDefaults     = []member{{"DriverFront", "false"}, {"DriverRear", "false"}, {"PassengerFront", "false"},
-		{"PassengerRear", "false"}, {"TrunkFront", "false"}, {"TrunkRear", "false"}}
+	doorDefaults     = func() []member {
+		out := make([]member, 0, len(catalog.Doors))
+		for _, d := range catalog.Doors {
+			out = append(out, member{d, "false"})
+		}
+		return out
+	}()
 )
 
 // fill returns the object v compacted, with each default member that v lacks
 // appended: protobuf JSON leaves out zero-valued members, the SSE stream does
 // not. A v that is not an object passes through.
 func fill(v json.RawMessage, defaults []member) json.RawMessage {
-	out := compact(v)
+	out := jsonraw.Compact(v)
 	if kind(out) != '{' {
 		return out
 	}
@@ -331,21 +338,21 @@ func hasMember(v json.RawMessage, name string) bool {
 // JSON writes 64-bit integers (and may write any number) as strings.
 func number(v json.RawMessage) json.RawMessage {
 	if kind(v) != '"' {
-		return compact(v)
+		return jsonraw.Compact(v)
 	}
 	var s string
 	if json.Unmarshal(v, &s) != nil {
-		return compact(v)
+		return jsonraw.Compact(v)
 	}
 	s = strings.TrimSpace(s)
 	switch strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")) {
 	case "nan", "infinity", "inf":
 		return jsonNull
 	}
-	if isJSONNumber(s) {
+	if jsonraw.IsNumber([]byte(s)) {
 		return json.RawMessage(s)
 	}
-	return compact(v)
+	return jsonraw.Compact(v)
 }
 
 // boolean returns a boolean wrapper's content; "true"/"false" strings become bools.
@@ -361,14 +368,7 @@ func boolean(v json.RawMessage) json.RawMessage {
 			}
 		}
 	}
-	return compact(v)
-}
-
-func isJSONNumber(s string) bool {
-	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
-		return false
-	}
-	return json.Valid([]byte(s))
+	return jsonraw.Compact(v)
 }
 
 // normKey lower-cases a member name and drops underscores, so that
@@ -485,16 +485,4 @@ func kindName(v []byte) string {
 		return "number"
 	}
 	return "value"
-}
-
-func isNull(v []byte) bool { return kind(v) == 'n' }
-
-// compact returns v without insignificant white space, in a new slice; v must
-// be valid JSON (the whole body was validated first).
-func compact(v []byte) json.RawMessage {
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return json.RawMessage(append([]byte(nil), v...))
-	}
-	return b.Bytes()
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 )
 
-// configFlag registers --config with its contract defaults.
+// configFlag registers --config with its documented defaults.
 func configFlag(fs *flag.FlagSet) *string {
 	def := os.Getenv("TESLEMETRY2MQTT_CONFIG")
 	if def == "" {
@@ -164,7 +164,7 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 		case <-ctx.Done():
 			// SIGINT/SIGTERM: Run publishes the offline states and disconnects. A
 			// broker that stopped answering can block publishing for much longer
-			// than the 5 s a stop may take (docs/failures.md), so the wait is bounded.
+			// than the 5 s a stop may take (docs/failures.md, "Stopping"), so the wait is bounded.
 			return waitStopped(log, done)
 		case <-hup:
 			if reload == nil {

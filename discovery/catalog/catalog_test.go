@@ -49,7 +49,7 @@ func TestCatalogMatchesTSV(t *testing.T) {
 }
 
 // extraOptions are enum members Teslemetry streams that the proto lacks
-// (teslemetry-sse.md §4.3); nothing else may be added to an option list.
+// (docs/payloads.md: the option without its prefix); nothing else may be added to an option list.
 var extraOptions = map[string][]string{
 	"DetailedChargeStateValue": {"Calibrating"},
 	"BuckleStatus":             {"SNA"},
@@ -74,7 +74,7 @@ func TestEnumOptionsMatchTSV(t *testing.T) {
 			t.Errorf("%s: enum type %s not in fleet-enums.tsv", f.Name, f.EnumType)
 			continue
 		}
-		// Prefix rule of thumb (teslemetry-sse.md §4.3).
+		// Prefix rule of thumb: the enum type name without a trailing "Value".
 		want := strings.TrimSuffix(f.EnumType, "Value")
 		if f.EnumType == "ChargeUnitPreference" {
 			want = "ChargeUnit"
@@ -179,7 +179,7 @@ var ambiguous = []string{
 }
 
 // TestCatalogShape checks that each kind gets the entity shape the payload
-// format of contract §5 needs.
+// format of docs/payloads.md needs.
 func TestCatalogShape(t *testing.T) {
 	wireUnit := map[string]Quantity{"mi": QuantityDistance, "mph": QuantitySpeed, "°C": QuantityTemperature}
 	for _, f := range All() {

@@ -8,7 +8,7 @@ type enumType struct {
 }
 
 // enumTypes holds every enum type used by a field, keyed by the enum_type
-// column of fleet-fields.tsv. Options follow fleet-enums.tsv in proto order,
+// column of testdata/fleet-fields.tsv. Options follow testdata/fleet-enums.tsv in proto order,
 // plus the members Teslemetry streams that the proto at 4767414 lacks
 // (BuckleStatusSNA, DetailedChargeStateCalibrating). The prefix is the type
 // name without a trailing "Value", except ChargeUnitPreference → ChargeUnit.

@@ -45,7 +45,7 @@ type Field struct {
 	Name       string // Tesla spelling, e.g. "BatteryLevel"; also the topic level v/<Name>
 	Number     int    // proto Field number
 	Kind       Kind
-	EnumType   string   // enum_type column of fleet-fields.tsv, e.g. "ShiftState", "LocationValue"
+	EnumType   string   // enum_type column of testdata/fleet-fields.tsv, e.g. "ShiftState", "LocationValue"
 	EnumPrefix string   // wire prefix of enum values, e.g. "ShiftState" for "ShiftStateD"
 	Options    []string // enum options without prefix and without "Unknown"; nil for non-enums
 

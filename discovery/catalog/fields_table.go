@@ -1,12 +1,12 @@
 package catalog
 
 // fieldTable is the curated catalog: one row per proto Field number 0–259 of
-// reference/fleet-fields.tsv, in number order (TestCatalogMatchesTSV checks
+// testdata/fleet-fields.tsv, in number order (TestCatalogMatchesTSV checks
 // names, numbers, kinds and enum types against the TSV). EnumPrefix and
 // Options of enum fields come from enumTypes.
 //
 // Metadata follows Home Assistant's own Teslemetry integration
-// (home-assistant.md §13) where it has the field, with these deliberate
+// where it has the field, with these deliberate
 // differences: an everyday set is enabled by default (BatteryLevel, ranges,
 // Odometer, speed, gear, lock, doors, windows, charging, temperatures, tyre
 // pressures, sentry, climate basics, location, navigation); units are the

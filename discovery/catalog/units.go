@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Units is the units: setting (contract §3, §5).
+// Units is the units: setting (docs/payloads.md, "Units").
 type Units string
 
 // Units modes.

@@ -1,5 +1,5 @@
 // Package ha turns catalog fields and the bridge's own status into Home
-// Assistant MQTT discovery configs (docs/topics.md, "Home Assistant"): one
+// Assistant MQTT discovery configs (docs/topics.md, "Home Assistant discovery"): one
 // or more entities per field, the per-car status entities, the bridge
 // device, device names, and the stale-config knowledge used by the bridge's
 // cleanup. It is pure: no I/O, no mutable package state.

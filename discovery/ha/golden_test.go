@@ -23,7 +23,7 @@ func field(t *testing.T, name string) *catalog.Field {
 }
 
 // TestGolden pins the exact configs of a representative set of entities.
-// Run `go test ./discovery -run TestGolden -update` after a deliberate change
+// Run `go test ./discovery/ha -run TestGolden -update` after a deliberate change
 // and review the diff.
 func TestGolden(t *testing.T) {
 	o, v := testOptions, testVehicle

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// Home Assistant's rules for MQTT discovery configs (home-assistant.md §2–§8),
+// Home Assistant's rules for MQTT discovery configs (what it accepts and rejects),
 // encoded as the subset of homeassistant/components/sensor/const.py and
 // mqtt/sensor.py this catalog can hit. A device class missing here fails the
 // test: add it deliberately, with HA's units and state classes.

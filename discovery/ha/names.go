@@ -6,7 +6,7 @@ import (
 )
 
 // DeviceName picks the Home Assistant device name of a vehicle
-// (docs/topics.md, "Home Assistant"):
+// (README, "Home Assistant"):
 // the configured name, else the car's VehicleName, else "Tesla " + the last
 // six characters of the VIN.
 func DeviceName(configured, vehicleName, vin string) string {

@@ -1,6 +1,6 @@
 // Package jsonraw holds the few checks on raw JSON values that the decoders
 // (stream events, webhooks) and the field catalog share. It is pure and
-// allocation-free except for Compact.
+// allocation-free except for the compacting.
 package jsonraw
 
 import (
@@ -9,13 +9,18 @@ import (
 )
 
 // IsNull reports whether v is the JSON literal null (surrounding white space
-// allowed).
+// allowed). It does not allocate.
 func IsNull(v []byte) bool {
-	if len(v) == 4 {
-		return string(v) == "null"
+	if string(v) == "null" {
+		return true
 	}
-	return string(bytes.TrimSpace(v)) == "null"
+	if n := len(v); n > 4 && (isSpace(v[0]) || isSpace(v[n-1])) {
+		return string(bytes.TrimSpace(v)) == "null"
+	}
+	return false
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // IsNumber reports whether b is exactly one JSON number, with nothing around it.
 func IsNumber(b []byte) bool {
@@ -59,10 +64,14 @@ func IsNumber(b []byte) bool {
 
 // Compact returns v without insignificant white space, in a new slice. A v
 // that is not valid JSON is returned as a copy, unchanged.
-func Compact(v []byte) json.RawMessage {
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return json.RawMessage(append([]byte(nil), v...))
+func Compact(v []byte) json.RawMessage { return AppendCompact(nil, v) }
+
+// AppendCompact appends v without insignificant white space to dst; a v
+// that is not valid JSON is appended unchanged.
+func AppendCompact(dst, v []byte) []byte {
+	b := bytes.NewBuffer(dst)
+	if err := json.Compact(b, v); err != nil {
+		return append(dst, v...)
 	}
 	return b.Bytes()
 }

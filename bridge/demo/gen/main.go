@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
 )
 
 const (
@@ -106,8 +108,12 @@ func snapshot(r *recording) {
 }
 
 func doors(driverOpen bool) map[string]bool {
-	return map[string]bool{"DriverFront": driverOpen, "DriverRear": false, "PassengerFront": false,
-		"PassengerRear": false, "TrunkFront": false, "TrunkRear": false}
+	m := make(map[string]bool, len(catalog.Doors))
+	for _, d := range catalog.Doors {
+		m[d] = false
+	}
+	m["DriverFront"] = driverOpen
+	return m
 }
 
 // drive: Sparky unlocks, drives to work with navigation, parks and locks.

@@ -1,7 +1,8 @@
-package bridge
+package mqttpub_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -9,10 +10,10 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 )
 
-// collectRetained keeps retained, non-empty messages on accepted topics,
+// CollectRetained keeps retained, non-empty messages on accepted topics,
 // skips live (non-retained) traffic, and stops after the quiet period.
 func TestCollectRetainedSkipsLiveTrafficAndStopsWhenQuiet(t *testing.T) {
 	br, err := broker.Start("127.0.0.1:0")
@@ -20,10 +21,6 @@ func TestCollectRetainedSkipsLiveTrafficAndStopsWhenQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer br.Close()
-	cfg, err := config.Parse([]byte("teslemetry: {token: x}\nmqtt: {url: \""+br.URL()+"\"}\n"), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	seed := paho.NewClient(paho.NewClientOptions().AddBroker(br.URL()).SetClientID("seed"))
 	if tok := seed.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
@@ -37,7 +34,7 @@ func TestCollectRetainedSkipsLiveTrafficAndStopsWhenQuiet(t *testing.T) {
 	pub("p/sensor/n/kept/config", "{}", true)
 	pub("p/sensor/n/ignored/config", "{}", true)
 
-	client, err := dialShortLived(context.Background(), cfg, "test")
+	client, err := mqttpub.DialShortLived(context.Background(), mqttpub.DialOptions{URL: br.URL(), ClientID: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +44,9 @@ func TestCollectRetainedSkipsLiveTrafficAndStopsWhenQuiet(t *testing.T) {
 		pub("p/sensor/n/live/config", "{}", true)
 	}()
 	start := time.Now()
-	got, err := collectRetained(context.Background(), client, []string{"p/+/+/+/config"},
+	got, err := mqttpub.CollectRetained(context.Background(), client, []string{"p/+/+/+/config"},
 		func(topic string) bool { return !strings.Contains(topic, "ignored") },
-		retainedWindow{Quiet: 600 * time.Millisecond, Limit: 5 * time.Second})
+		mqttpub.RetainedWindow{Quiet: 600 * time.Millisecond, Limit: 5 * time.Second})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +61,40 @@ func TestCollectRetainedSkipsLiveTrafficAndStopsWhenQuiet(t *testing.T) {
 	// The limit bounds a collection that never goes quiet; ctx ends it at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := collectRetained(ctx, client, []string{"p/#"}, func(string) bool { return true },
-		retainedWindow{Quiet: time.Second, Limit: time.Minute}); err == nil {
+	if _, err := mqttpub.CollectRetained(ctx, client, []string{"p/#"}, func(string) bool { return true },
+		mqttpub.RetainedWindow{Quiet: time.Second, Limit: time.Minute}); err == nil {
 		t.Error("cancelled collection returned no error")
+	}
+}
+
+// A broker that accepts the connection but never answers: the dial gives up
+// after its timeout with an error that says so (not "...: <nil>").
+func TestDialShortLivedTimesOutWithAReason(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent: never a CONNACK
+		}
+	}()
+	start := time.Now()
+	_, err = mqttpub.DialShortLived(context.Background(), mqttpub.DialOptions{
+		URL: "tcp://" + ln.Addr().String(), ClientID: "test", Password: "s3cret-pw", Timeout: 300 * time.Millisecond,
+	})
+	if err == nil {
+		t.Fatal("dial to a silent broker succeeded")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("dial took %v with a 300ms timeout", took)
+	}
+	if msg := err.Error(); strings.HasSuffix(msg, "<nil>") || !strings.HasPrefix(msg, "connecting to MQTT broker: ") || strings.Contains(msg, "s3cret-pw") {
+		t.Errorf("error %q: want a reason, without the password", msg)
 	}
 }
