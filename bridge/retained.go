@@ -2,9 +2,8 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"sync"
 	"time"
 
@@ -47,15 +46,7 @@ func dialShortLived(ctx context.Context, cfg *config.Config, role string) (paho.
 		return nil, ctx.Err()
 	}
 	client.Disconnect(0)
-	return nil, fmt.Errorf("connecting to MQTT broker: %v", scrubPassword(tok.Error(), cfg.MQTT.Password))
-}
-
-// scrubPassword keeps the MQTT password out of an error's text (contract §8).
-func scrubPassword(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "<redacted>"))
+	return nil, fmt.Errorf("connecting to MQTT broker: %v", redact.Error(tok.Error(), cfg.MQTT.Password))
 }
 
 // retainedWindow says how long collectRetained listens: until Quiet has

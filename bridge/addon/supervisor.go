@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"io"
 	"net/http"
 	"strings"
@@ -146,9 +147,4 @@ func (s Supervisor) MQTT(ctx context.Context) (MQTTService, error) {
 }
 
 // scrub removes the Supervisor token from text that is about to become an error.
-func (s Supervisor) scrub(text string) string {
-	if s.Token != "" {
-		text = strings.ReplaceAll(text, s.Token, "<redacted>")
-	}
-	return text
-}
+func (s Supervisor) scrub(text string) string { return redact.String(text, s.Token) }

@@ -54,11 +54,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	redactpkg "github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -537,13 +537,8 @@ type streamError struct {
 func (e *streamError) Error() string { return e.msg }
 func (e *streamError) Unwrap() error { return e.err }
 
-// redact removes the token from a message.
-func redact(msg, token string) string {
-	if token == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, token, "[REDACTED]")
-}
+// redact removes the token (in any form, see internal/redact) from a message.
+func redact(msg, token string) string { return redactpkg.String(msg, token) }
 
 // safeURL is scheme://host/path of a URL, for logs.
 func safeURL(raw string) string {
