@@ -114,11 +114,12 @@ func New(o Options) (*Bridge, error) {
 		stats.Published = func(n int) { m.Publishes.Add(float64(n)) }
 		stats.Failed = func(reason string) { m.PublishErrors.WithLabelValues(reason).Inc() }
 		stats.Connected = func(up bool) { m.MQTTConnected.Set(boolGauge(up)) }
+		stats.SetAside, stats.TooLarge = m.SetAside.Inc, m.TooLarge.Inc
 	}
 	b.pub = mqttpub.New(mqttpub.Options{
 		URL: cfg.MQTT.URL, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		ClientID: cfg.MQTT.ClientID, TLS: tlsCfg, QoS: byte(cfg.MQTT.QoS), Retain: cfg.MQTT.Retain,
-		WillTopic: b.topics.bridgeState(),
+		WillTopic: b.topics.bridgeState(), MaxPayload: cfg.MQTT.MaxPayload,
 		Subscriptions: map[string]func(mqttpub.Message){
 			cfg.HomeAssistant.StatusTopic: func(m mqttpub.Message) {
 				if cfg.HomeAssistant.Discovery && strings.TrimSpace(string(m.Payload)) == "online" {

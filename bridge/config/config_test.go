@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,8 @@ func TestExampleFileIsValidAndDefault(t *testing.T) {
 	}
 	d := Default()
 	d.Teslemetry.Token = "t"
+	host, _ := os.Hostname()
+	d.MQTT.ClientID = DefaultClientID(host, d.MQTT.BaseTopic) // derived when left empty
 	if c.YAML() != d.YAML() {
 		t.Errorf("config.example.yaml differs from the defaults:\n%s\nvs\n%s", c.YAML(), d.YAML())
 	}
@@ -203,5 +206,27 @@ func TestNewSectionsDecodeAndValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.key) {
 			t.Errorf("%s: err = %v, want one naming %s", bad.yaml, err, bad.key)
 		}
+	}
+}
+
+func TestDefaultClientIDPerHostAndBaseTopic(t *testing.T) {
+	a := DefaultClientID("pi", "teslemetry")
+	if a != DefaultClientID("pi", "teslemetry") || !strings.HasPrefix(a, "teslemetry2mqtt-") || len(a) != len("teslemetry2mqtt-")+8 {
+		t.Fatalf("DefaultClientID = %q: want teslemetry2mqtt-<8 hex>, stable", a)
+	}
+	if a == DefaultClientID("nas", "teslemetry") || a == DefaultClientID("pi", "tesla2") {
+		t.Error("two hosts or two base topics share a client id")
+	}
+	c, err := Parse([]byte("teslemetry: {token: t}\nmqtt: {base_topic: car2}\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if want := DefaultClientID(host, "car2"); c.MQTT.ClientID != want || !strings.Contains(c.YAML(), "client_id: "+want) {
+		t.Errorf("effective client id %q, want %q (and shown by check-config)", c.MQTT.ClientID, want)
+	}
+	c, err = Parse([]byte("teslemetry: {token: t}\nmqtt: {client_id: mine}\n"), envMap(nil))
+	if err != nil || c.MQTT.ClientID != "mine" {
+		t.Errorf("explicit client id not kept: %v %v", c, err)
 	}
 }

@@ -40,6 +40,15 @@ func (p *Publisher) store(class Class, topic string, topicBytes []byte, payload 
 	if e != nil && Class(e.class) == class && bytes.Equal(e.payload, payload) {
 		return false, 0, false, e.topic
 	}
+	if p.opts.MaxPayload > 0 || len(p.aside) > 0 {
+		name := topic
+		if topicBytes != nil {
+			name = string(topicBytes)
+		}
+		if p.refusedLocked(name, len(payload)) {
+			return false, 0, false, name
+		}
+	}
 	switch {
 	case e == nil:
 		if topicBytes != nil {
@@ -58,7 +67,7 @@ func (p *Publisher) store(class Class, topic string, topicBytes []byte, payload 
 		e.payload = bytes.Clone(payload)
 	}
 	e.seq, e.conn = 0, nil
-	return true, p.session, p.client != nil, e.topic
+	return true, p.session, p.client != nil && !p.probing, e.topic
 }
 
 // compact drops topics that were deleted or moved to another class.

@@ -47,6 +47,13 @@ type Options struct {
 	WillTopic  string
 	Window     int           // unacknowledged publishes at most; default 8192
 	MaxBackoff time.Duration // between connection attempts; default 30 s
+	// HealthyAfter is how long a connection must last to reset the
+	// reconnect backoff; default 1 min. A connection that dies sooner is
+	// retried with the backoff of a failed connection attempt.
+	HealthyAfter time.Duration
+	// MaxPayload skips (and counts, Stats.TooLarge) payloads larger than
+	// this many bytes; 0 = no limit.
+	MaxPayload int
 	// Subscriptions are (re)made on every connect; handlers run on their own goroutine.
 	Subscriptions map[string]func(Message)
 	// OnRepublished runs, on the republish goroutine, when the full
@@ -62,6 +69,11 @@ type Stats struct {
 	Published func(n int)
 	Failed    func(reason string)
 	Connected func(up bool)
+	// SetAside counts messages not sent because the broker refused them
+	// (it closed the connection right after each; see setaside.go).
+	SetAside func()
+	// TooLarge counts payloads above Options.MaxPayload, skipped.
+	TooLarge func()
 }
 
 // Publisher owns the MQTT connection and the last-value cache.
@@ -76,6 +88,12 @@ type Publisher struct {
 	conn      *coalescingConn // the connection of the latest connect attempt
 	session   uint64          // bumps on every connect; stale republish loops stop
 	republish chan struct{}
+	probing   bool // the session checks suspects one at a time: producers only record
+
+	aside       map[string]int  // topic → smallest payload size the broker refused (see setaside.go)
+	strikes     map[string]int  // topic → connections that died while it was probed alone
+	largeLogged map[string]bool // topics whose too-large payload was logged
+	lost        lostFlights     // unacknowledged publishes of the session that ended
 
 	hold atomic.Int32 // Hold/Release nesting: > 0 while producers have more input in hand
 
@@ -86,8 +104,8 @@ type Publisher struct {
 	winCond  *sync.Cond
 	inflight int
 	waiting  int
-	tokens   chan paho.Token // collected in order by the acknowledger
-	drained  chan struct{}   // closed when inflight drops to 0; made by a waiting Flush
+	tokens   chan flight   // collected in order by the acknowledger
+	drained  chan struct{} // closed when inflight drops to 0; made by a waiting Flush
 }
 
 // New returns a Publisher; call Run to connect.
@@ -98,15 +116,22 @@ func New(opts Options) *Publisher {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
+	if opts.HealthyAfter <= 0 {
+		opts.HealthyAfter = time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = logrus.StandardLogger()
 	}
 	p := &Publisher{
-		opts:      opts,
-		log:       opts.Logger,
-		cache:     map[string]*entry{},
-		republish: make(chan struct{}, 1),
-		tokens:    make(chan paho.Token, opts.Window),
+		opts:    opts,
+		log:     opts.Logger,
+		cache:   map[string]*entry{},
+		aside:   map[string]int{},
+		strikes: map[string]int{},
+
+		largeLogged: map[string]bool{},
+		republish:   make(chan struct{}, 1),
+		tokens:      make(chan flight, opts.Window),
 	}
 	p.winCond = sync.NewCond(&p.win)
 	return p

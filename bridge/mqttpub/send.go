@@ -31,20 +31,24 @@ func (p *Publisher) publish(topic string, qos byte, retain bool, payload []byte,
 	return tok
 }
 
-// send publishes the newest value of topic within the window, if session is still current.
-func (p *Publisher) send(session uint64, topic string) {
+// send publishes the newest value of topic within the window, if session is
+// still current. It returns the publish's token and payload size, or nil
+// when nothing was sent.
+func (p *Publisher) send(session uint64, topic string) (paho.Token, int) {
 	p.acquire()
 	p.mu.Lock()
 	e := p.cache[topic]
 	if p.client == nil || p.session != session || e == nil {
 		p.mu.Unlock()
 		p.releaseSlot()
-		return
+		return nil, 0
 	}
 	qos, retain := p.qosRetain(Class(e.class))
+	size := len(e.payload)
 	tok := p.publish(topic, qos, retain, e.payload, e)
 	p.mu.Unlock()
-	p.tokens <- tok
+	p.tokens <- flight{tok: tok, topic: topic, size: size, session: session}
+	return tok, size
 }
 
 func (p *Publisher) qosRetain(c Class) (byte, bool) {

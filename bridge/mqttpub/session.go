@@ -9,11 +9,18 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // Run keeps the broker connection up until ctx ends, then disconnects.
+//
+// Failed connection attempts and connections lost within HealthyAfter of
+// connecting are retried after a growing delay (1 s doubling up to
+// MaxBackoff, with jitter); a connection that lasted HealthyAfter resets it.
+// A broker that accepts the connection and then drops it is retried no faster
+// than one that refuses it.
 func (p *Publisher) Run(ctx context.Context) error {
 	ackCtx, stopAck := context.WithCancel(context.Background())
 	defer stopAck()
@@ -21,6 +28,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 	backoff := time.Second
 	wasDown := false
+	var suspects []string
 	for ctx.Err() == nil {
 		client, lost, err := p.connect(ctx)
 		if err != nil {
@@ -35,15 +43,34 @@ func (p *Publisher) Run(ctx context.Context) error {
 			continue
 		}
 		wasDown = false
-		backoff = time.Second
 		p.log.WithField("broker", redact.URL(p.opts.URL)).Info("MQTT connected")
-		err = p.serve(ctx, client, lost)
+		connected := time.Now()
+		session, err := p.serve(ctx, client, lost, suspects)
 		if ctx.Err() != nil {
 			p.disconnect(client)
 			break
 		}
-		p.log.WithError(err).Warn("MQTT connection lost; reconnecting")
-		if !sleep(ctx, jitter(time.Second)) {
+		lived := time.Since(connected)
+		// The lost connection's unacknowledged publishes fail at once; wait
+		// for the acknowledger to have seen them all.
+		p.Flush(2 * time.Second)
+		suspects = p.lost.take(session)
+		if lived >= p.opts.HealthyAfter {
+			backoff = time.Second
+		}
+		delay := jitter(backoff)
+		backoff = min(backoff*2, p.opts.MaxBackoff)
+		if lived < p.opts.HealthyAfter {
+			p.log.WithError(err).WithFields(logrus.Fields{
+				"after": lived.Round(time.Millisecond).String(), "retry_in": delay.Round(time.Millisecond).String(),
+				"client_id": p.opts.ClientID, "unacknowledged": len(suspects),
+			}).Warn("MQTT connection lost soon after connecting; reconnecting with backoff. " +
+				"Likely causes: another client connected with the same client id (the broker drops the older connection; set mqtt.client_id), " +
+				"or the broker refused a message (too large for its max_packet_size, or not allowed by its ACL; such a message is found and set aside)")
+		} else {
+			p.log.WithError(err).Warn("MQTT connection lost; reconnecting")
+		}
+		if !sleep(ctx, delay) {
 			break
 		}
 	}
@@ -97,8 +124,10 @@ func (p *Publisher) connect(ctx context.Context) (paho.Client, chan error, error
 	return client, lost, nil
 }
 
-// serve runs one connected session: bridge online, subscriptions, full republish.
-func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan error) error {
+// serve runs one connected session: bridge online, subscriptions, the
+// suspects of the previous session one at a time (setaside.go), full
+// republish. It returns the session's number and why it ended.
+func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan error, suspects []string) (uint64, error) {
 	p.mu.Lock()
 	p.client = client
 	p.session++
@@ -132,30 +161,33 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	start := func(done func()) {
+	start := func(suspects []string, done func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if len(suspects) > 0 {
+				p.probe(sessCtx, client, session, suspects)
+			}
 			if p.republishAll(sessCtx, session) && done != nil {
 				done()
 			}
 		}()
 	}
-	start(p.opts.OnRepublished)
+	start(suspects, p.opts.OnRepublished)
 	for {
 		select {
 		case err := <-lost:
 			cancel()
-			return err
+			return session, err
 		case <-ctx.Done():
-			return ctx.Err()
+			return session, ctx.Err()
 		case <-p.republish:
 			// Home Assistant restarted: give it a moment, then send everything again.
 			if !sleep(sessCtx, time.Duration(500+rand.IntN(1500))*time.Millisecond) {
 				continue
 			}
 			wg.Wait()
-			start(nil)
+			start(nil, nil)
 		}
 	}
 }

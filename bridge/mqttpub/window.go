@@ -58,10 +58,18 @@ func (p *Publisher) unacknowledged() int {
 	return p.inflight
 }
 
+// flight is one publish in the window, as the acknowledger sees it.
+type flight struct {
+	tok     paho.Token
+	topic   string // "" for a deletion (ClearRetained): never a suspect
+	size    int
+	session uint64
+}
+
 // track hands a token from outside the window to the acknowledger.
 func (p *Publisher) track(tok paho.Token) {
 	p.acquire()
-	p.tokens <- tok
+	p.tokens <- flight{tok: tok}
 }
 
 // acknowledge waits for each token in publish order and frees its window slot.
@@ -69,12 +77,13 @@ func (p *Publisher) acknowledge(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		var tok paho.Token
+		var f flight
 		select {
-		case tok = <-p.tokens:
+		case f = <-p.tokens:
 		case <-ctx.Done():
 			return
 		}
+		tok := f.tok
 		select {
 		case <-tok.Done():
 		default:
@@ -88,6 +97,9 @@ func (p *Publisher) acknowledge(ctx context.Context) {
 		if err := tok.Error(); err != nil {
 			p.failed("error")
 			p.log.WithError(err).Debug("publish not acknowledged")
+			if f.topic != "" {
+				p.lost.note(f)
+			}
 		} else if p.opts.Stats.Published != nil {
 			p.opts.Stats.Published(1)
 		}
