@@ -165,8 +165,8 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if len(suspects) > 0 {
-				p.probe(sessCtx, client, session, suspects)
+			if len(suspects) > 0 && !p.probe(sessCtx, client, session, suspects) {
+				return // the connection died on a suspect: nothing more to send on it
 			}
 			if p.republishAll(sessCtx, session) && done != nil {
 				done()

@@ -95,8 +95,9 @@ func (p *Publisher) refusedLocked(topic string, size int) bool {
 }
 
 // probe sends each suspect alone and waits for its acknowledgement; see the
-// top of this file. Producers only record while it runs.
-func (p *Publisher) probe(ctx context.Context, client paho.Client, session uint64, suspects []string) {
+// top of this file. Producers only record while it runs. It reports false
+// when a suspect was struck: the connection is gone.
+func (p *Publisher) probe(ctx context.Context, client paho.Client, session uint64, suspects []string) bool {
 	p.mu.Lock()
 	p.probing = true
 	p.mu.Unlock()
@@ -106,18 +107,18 @@ func (p *Publisher) probe(ctx context.Context, client paho.Client, session uint6
 		p.mu.Unlock()
 	}()
 	if !p.Flush(probeWait) || !client.IsConnectionOpen() {
-		return // not even "online" went through: nothing to learn
+		return true // not even "online" went through: nothing to learn
 	}
 	for _, topic := range suspects {
 		if ctx.Err() != nil || !client.IsConnectionOpen() {
-			return
+			return true
 		}
 		tok, size := p.send(session, topic)
 		if tok == nil {
 			continue // no longer held, or the session is over
 		}
 		if !waitToken(ctx, tok, probeWait) {
-			return
+			return true
 		}
 		if tok.Error() == nil {
 			p.mu.Lock()
@@ -126,8 +127,9 @@ func (p *Publisher) probe(ctx context.Context, client paho.Client, session uint6
 			continue
 		}
 		p.strike(topic, size)
-		return // the connection is gone
+		return false // the connection is gone
 	}
+	return true
 }
 
 // strike records that the connection died while topic was probed alone, and
@@ -152,8 +154,8 @@ func (p *Publisher) strike(topic string, size int) {
 		p.opts.Stats.SetAside()
 	}
 	p.log.WithFields(logrus.Fields{"topic": topic, "bytes": size}).
-		Error("MQTT broker refused a message: it closed the connection right after it, twice, each time the only message outstanding. " +
-			"Set aside: this and later values of the topic as large or larger are not sent (likely causes: larger than the broker's max_packet_size, see mqtt.max_payload; or not allowed by the broker's ACL)")
+		Error("MQTT broker refused a message (it closed the connection right after it, twice, each time the only message outstanding); " +
+			"message set aside: this and later values of the topic as large or larger are not sent (likely causes: larger than the broker's max_packet_size, see mqtt.max_payload; or not allowed by the broker's ACL)")
 }
 
 func waitToken(ctx context.Context, tok paho.Token, d time.Duration) bool {
