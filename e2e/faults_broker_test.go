@@ -135,7 +135,9 @@ func TestDefaultClientIDPerBaseTopic(t *testing.T) {
 		yaml := cfgOpts{Tesla: tesla.URL(), Broker: mq.URL(), ClientID: "REMOVE"}.yaml()
 		yaml = strings.Replace(yaml, "  client_id: REMOVE\n", "  base_topic: "+base+"\n", 1)
 		path := writeFile(t, "config.yaml", yaml)
-		out, err := exec.Command(binary, "check-config", "--config", path).CombinedOutput()
+		check := exec.Command(binary, "check-config", "--config", path)
+		check.Env = append(check.Environ(), "T2M_TEST_TOKEN="+token)
+		out, err := check.CombinedOutput()
 		m := idLine.FindStringSubmatch(string(out))
 		if err != nil || m == nil {
 			t.Fatalf("check-config: %v\n%s", err, out)
