@@ -46,6 +46,7 @@ type Options struct {
 	Retain     bool // for Value topics; Discovery and Availability are always retained
 	WillTopic  string
 	Window     int           // unacknowledged publishes at most; default 8192
+	MinBackoff time.Duration // first delay before reconnecting; default 1 s
 	MaxBackoff time.Duration // between connection attempts; default 30 s
 	// HealthyAfter is how long a connection must last to reset the
 	// reconnect backoff; default 1 min. A connection that dies sooner is
@@ -112,6 +113,9 @@ type Publisher struct {
 func New(opts Options) *Publisher {
 	if opts.Window <= 0 {
 		opts.Window = 8192
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second

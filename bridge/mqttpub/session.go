@@ -17,8 +17,8 @@ import (
 // Run keeps the broker connection up until ctx ends, then disconnects.
 //
 // Failed connection attempts and connections lost within HealthyAfter of
-// connecting are retried after a growing delay (1 s doubling up to
-// MaxBackoff, with jitter); a connection that lasted HealthyAfter resets it.
+// connecting are retried after a growing delay (MinBackoff, 1 s, doubling
+// up to MaxBackoff, with jitter); a connection that lasted HealthyAfter resets it.
 // A broker that accepts the connection and then drops it is retried no faster
 // than one that refuses it.
 func (p *Publisher) Run(ctx context.Context) error {
@@ -26,7 +26,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	defer stopAck()
 	go p.acknowledge(ackCtx)
 
-	backoff := time.Second
+	backoff := p.opts.MinBackoff
 	wasDown := false
 	var suspects []string
 	for ctx.Err() == nil {
@@ -56,7 +56,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.Flush(2 * time.Second)
 		suspects = p.lost.take(session)
 		if lived >= p.opts.HealthyAfter {
-			backoff = time.Second
+			backoff = p.opts.MinBackoff
 		}
 		delay := jitter(backoff)
 		backoff = min(backoff*2, p.opts.MaxBackoff)

@@ -281,7 +281,7 @@ func newStream(cfg Config, h Handler) (*stream, error) {
 		cfg:        cfg,
 		h:          h,
 		log:        cfg.Logger.WithField("url", safeURL(cfg.URL)),
-		policy:     newRetryPolicy(cfg.Backoff),
+		policy:     newRetryPolicy(cfg.Backoff, cfg.healthyAfter),
 		bufLimit:   max(minBufLimit, 2*cfg.MaxEvent+64<<10),
 		skipLogged: map[string]time.Time{},
 	}
@@ -390,7 +390,7 @@ func (s *stream) validate(res *http.Response, a *attemptState, wd *watchdog) err
 			msg: redact(fmt.Sprintf("HTTP 200 with Content-Type %q, expected text/event-stream", truncate(ct, 100)), s.cfg.Token)}
 	}
 	a.connected = true
-	a.connectedAt = time.Now()
+	a.connectedAt = s.policy.now()
 	s.status(wd, Status{State: Connected, HTTPStatus: res.StatusCode})
 	return nil
 }
@@ -434,7 +434,7 @@ func (s *stream) skip(reason string, size int) {
 func (s *stream) classify(err error, a *attemptState, wd *watchdog) outcome {
 	o := outcome{
 		httpStatus: a.httpStatus,
-		healthy:    a.connected && (a.events > 0 || time.Since(a.connectedAt) >= s.cfg.healthyAfter),
+		healthy:    s.policy.healthy(a.connected, a.connectedAt, a.events),
 	}
 	var se *statusError
 	switch {

@@ -10,7 +10,7 @@ func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
 	s := time.Second
 	newP := func(r float64) *retryPolicy {
-		p := newRetryPolicy(Backoff{})
+		p := newRetryPolicy(Backoff{}, healthyAfter)
 		p.rand = func() float64 { return r }
 		return p
 	}
@@ -135,6 +135,39 @@ func TestSafeURL(t *testing.T) {
 	t.Parallel()
 	if got := safeURL("https://user:pw@api.teslemetry.com/sse/VIN?cache=true&token=x#f"); got != "https://api.teslemetry.com/sse/VIN" {
 		t.Errorf("safeURL = %q", got)
+	}
+}
+
+// A keep-alive-only connection becomes healthy after healthyAfter on the
+// policy's clock, and a healthy attempt resets the backoff.
+func TestRetryPolicyHealthyByUptimeOnItsClock(t *testing.T) {
+	t.Parallel()
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newRetryPolicy(Backoff{}, 30*time.Second)
+	p.rand = func() float64 { return 0.5 }
+	p.now = func() time.Time { return clock }
+	connectedAt := p.now()
+	clock = clock.Add(29 * time.Second)
+	if p.healthy(true, connectedAt, 0) {
+		t.Error("healthy after 29 s without events")
+	}
+	if !p.healthy(true, connectedAt, 1) {
+		t.Error("an event must make the attempt healthy at once")
+	}
+	if p.healthy(false, connectedAt, 5) {
+		t.Error("an attempt without a 200 is never healthy")
+	}
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		if got := p.next(outcome{cause: CauseEOF, healthy: p.healthy(true, connectedAt, 0)}); got != want {
+			t.Fatalf("short keep-alive-only connection: delay %v, want %v", got, want)
+		}
+	}
+	clock = clock.Add(time.Second) // 30 s up
+	if !p.healthy(true, connectedAt, 0) {
+		t.Fatal("not healthy after 30 s up")
+	}
+	if got := p.next(outcome{cause: CauseEOF, healthy: true}); got != time.Second {
+		t.Errorf("after a healthy connection: delay %v, want EOFDelay 1 s", got)
 	}
 }
 
