@@ -45,3 +45,20 @@ func BenchmarkPublishPipelined(b *testing.B) {
 		b.Fatal("not acknowledged")
 	}
 }
+
+// BenchmarkPublishDisconnected is the cache path alone: changing values on
+// 1000 topics recorded while no broker is connected.
+func BenchmarkPublishDisconnected(b *testing.B) {
+	p := mqttpub.New(mqttpub.Options{URL: "tcp://127.0.0.1:1", Logger: quietLogger()})
+	topics := make([][]byte, 1000)
+	for i := range topics {
+		topics[i] = []byte("bench/v/" + strconv.Itoa(i))
+	}
+	payload := make([]byte, 0, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		payload = strconv.AppendInt(payload[:0], int64(i), 10)
+		p.PublishTopic(mqttpub.Value, topics[i%len(topics)], payload)
+	}
+}
