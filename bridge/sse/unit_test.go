@@ -2,6 +2,7 @@ package sse
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -173,27 +174,39 @@ func TestRetryPolicyHealthyByUptimeOnItsClock(t *testing.T) {
 
 func TestWatchdog(t *testing.T) {
 	t.Parallel()
+	var now atomic.Int64 // the fake clock, ns since the watchdog started
+	set := func(d time.Duration) { now.Store(int64(d)) }
 	fired := make(chan struct{})
-	w := newWatchdog(100*time.Millisecond, func() { close(fired) })
+	w := newWatchdogClock(100*time.Millisecond, func() { close(fired) }, func() time.Duration { return time.Duration(now.Load()) })
 	defer w.stop()
-	for range 5 { // touching keeps it quiet
-		time.Sleep(50 * time.Millisecond)
+	quiet := func(when string) {
+		t.Helper()
+		w.check()
+		select {
+		case <-fired:
+			t.Fatalf("fired %s", when)
+		default:
+		}
+	}
+	for i := range 5 { // touching keeps it quiet
+		set(time.Duration(i+1) * 90 * time.Millisecond)
+		quiet("while touched")
 		w.touch()
 	}
 	w.pause()
-	time.Sleep(250 * time.Millisecond) // paused: no firing
-	select {
-	case <-fired:
-		t.Fatal("fired while touched or paused")
-	default:
-	}
-	w.resume()
+	set(10 * time.Second)
+	quiet("while paused")
+	w.resume() // counts as activity
+	set(10*time.Second + 99*time.Millisecond)
+	quiet("99 ms after the handler returned")
+	set(10*time.Second + 100*time.Millisecond)
+	w.check()
 	select {
 	case <-fired:
 		if !w.expired() {
 			t.Error("expired() false after firing")
 		}
-	case <-time.After(time.Second):
-		t.Fatal("did not fire")
+	default:
+		t.Fatal("did not fire after 100 ms of silence")
 	}
 }
