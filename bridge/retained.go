@@ -3,13 +3,13 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // Reading the broker's retained store, shared by purge and by the stale

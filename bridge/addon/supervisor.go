@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // DefaultSupervisorURL is where the Supervisor API answers inside an add-on container.

@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"regexp"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // quoteValue shows a value the user wrote in an error message: quoted when it

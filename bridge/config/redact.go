@@ -1,11 +1,12 @@
 package config
 
 import (
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"net/url"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 const redacted = redact.Mark

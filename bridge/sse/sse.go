@@ -54,7 +54,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	redactpkg "github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"io"
 	"net"
 	"net/http"
@@ -63,6 +62,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	gosse "github.com/tmaxmax/go-sse"
+
+	redactpkg "github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // Handler receives what a stream produces. Calls happen on the stream's own goroutine, in order.

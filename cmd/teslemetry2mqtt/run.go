@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/addon"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // configFlag registers --config with its contract defaults.

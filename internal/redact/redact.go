@@ -53,19 +53,34 @@ func New(secrets ...string) *Redactor {
 	return r
 }
 
-// forms lists the spellings of secret that printed text may contain.
+// forms lists the spellings of secret that printed text may contain: as is
+// and URL-escaped, each of these also JSON-escaped and Go-quoted, and those
+// escaped once more (a quoted error inside a quoted log field).
 func forms(secret string) []string {
-	out := []string{secret}
 	userinfo := strings.TrimPrefix(url.UserPassword("", secret).String(), ":")
+	out := []string{secret}
 	for _, esc := range []string{url.QueryEscape(secret), url.PathEscape(secret), userinfo} {
 		out = append(out, esc, lowerHex(esc))
 	}
-	if j, err := json.Marshal(secret); err == nil {
-		out = append(out, string(j[1:len(j)-1]))
+	for range 2 {
+		for _, f := range out {
+			out = append(out, quoted(f), jsonEscaped(f))
+		}
 	}
-	q := strconv.Quote(secret)
-	out = append(out, q[1:len(q)-1])
 	return out
+}
+
+func quoted(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+func jsonEscaped(s string) string {
+	j, err := json.Marshal(s)
+	if err != nil {
+		return s
+	}
+	return string(j[1 : len(j)-1])
 }
 
 var hexEscape = regexp.MustCompile(`%[0-9A-F]{2}`)
