@@ -3,6 +3,12 @@
 // topic only when its payload changes, pipelines QoS 1 publishes inside a
 // bounded window of unacknowledged messages (back-pressure instead of loss),
 // and republishes everything it holds after every (re)connect.
+//
+// Files: publisher.go (the API), cache.go (last-value cache), window.go
+// (in-flight window, acknowledgements, Flush), send.go (handing publishes to
+// paho), session.go (connect, reconnect backoff, one session), republish.go
+// (the full republish), setaside.go (messages the broker refuses,
+// MaxPayload), conn.go (the coalescing network connection).
 package mqttpub
 
 import (
@@ -143,8 +149,11 @@ func New(opts Options) *Publisher {
 
 // Publish records payload as the newest value of topic and sends it when it
 // differs from the previous one. While connected it blocks when the window of
-// unacknowledged publishes is full; while disconnected it only records, and
-// the value goes out on the next connect. It reports whether the value changed.
+// unacknowledged publishes is full; while disconnected (or while a new
+// session checks the suspects of a lost one, see setaside.go) it only
+// records, and the value goes out with the next republish. It reports whether
+// the value changed; a payload above MaxPayload, or set aside, is not
+// recorded and reports false.
 //
 // An empty payload is refused (reported as unchanged): on a retained topic it
 // would delete the topic (see README, "Payloads"); deletions go through ClearRetained.
