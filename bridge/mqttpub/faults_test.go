@@ -212,7 +212,7 @@ func TestShortLivedConnectionsBackOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() }) // the subtests run after this function returns
 	for _, tc := range []struct {
 		name         string
 		healthyAfter time.Duration
@@ -223,6 +223,7 @@ func TestShortLivedConnectionsBackOff(t *testing.T) {
 		{"up long enough: backoff resets", 10 * time.Millisecond, 1000, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			proxy := newFaultyProxy(t, b.Addr(), 0, 40*time.Millisecond)
 			startFaultPublisher(t, proxy.URL(), mqttpub.Options{MinBackoff: 50 * time.Millisecond, MaxBackoff: 10 * time.Second, HealthyAfter: tc.healthyAfter})
 			time.Sleep(1500 * time.Millisecond) // the number of connects in this time is the thing measured
