@@ -63,7 +63,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if lived < p.opts.HealthyAfter {
 			p.log.WithError(err).WithFields(logrus.Fields{
 				"after": lived.Round(time.Millisecond).String(), "retry_in": delay.Round(time.Millisecond).String(),
-				"client_id": p.opts.ClientID, "unacknowledged": len(suspects),
+				"client_id": p.opts.ClientID, "unacknowledged_topics": len(suspects),
 			}).Warn("MQTT connection lost soon after connecting; reconnecting with backoff. " +
 				"Likely causes: another client connected with the same client id (the broker drops the older connection; set mqtt.client_id), " +
 				"or the broker refused a message (too large for its max_packet_size, or not allowed by its ACL; such a message is found and set aside)")
