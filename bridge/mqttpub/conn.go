@@ -26,7 +26,7 @@ const (
 	// writeTimeout bounds every write to the socket (and paho's wait to hand
 	// a publish to its writer, see connect): a broker that takes nothing for
 	// this long is treated as gone, so that nothing blocks for longer —
-	// shutdown included (contract §8: exit within 5 s).
+	// shutdown included (README, "Reliability": exit within 5 s).
 	writeTimeout = 2 * time.Second
 )
 
