@@ -100,11 +100,12 @@ func New(o Options) (*Bridge, error) {
 		stats.Published = func(n int) { m.Publishes.Add(float64(n)) }
 		stats.Failed = func(reason string) { m.PublishErrors.WithLabelValues(reason).Inc() }
 		stats.Connected = func(up bool) { m.MQTTConnected.Set(boolGauge(up)) }
+		stats.SetAside, stats.TooLarge = m.SetAside.Inc, m.TooLarge.Inc
 	}
 	b.pub = mqttpub.New(mqttpub.Options{
 		URL: cfg.MQTT.URL, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		ClientID: cfg.MQTT.ClientID, TLS: tlsCfg, QoS: byte(cfg.MQTT.QoS), Retain: cfg.MQTT.Retain,
-		WillTopic:     topics.BridgeState(),
+		WillTopic: topics.BridgeState(), MaxPayload: cfg.MQTT.MaxPayload,
 		Subscriptions: b.ha.subscriptions(),
 		OnRepublished: b.ha.onRepublished,
 		Logger:        o.Logger, Stats: stats,

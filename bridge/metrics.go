@@ -20,6 +20,11 @@ type Metrics struct {
 	// StaleDiscoveryRemoved counts the retained discovery configs of this
 	// bridge that this version never publishes, deleted after a connect.
 	StaleDiscoveryRemoved prometheus.Counter
+	// SetAside counts MQTT messages not sent because the broker refused
+	// them (closed the connection right after each); TooLarge counts
+	// payloads above mqtt.max_payload, skipped. See docs/failures.md.
+	SetAside prometheus.Counter
+	TooLarge prometheus.Counter
 }
 
 // NewMetrics creates and registers the bridge's metrics.
@@ -57,7 +62,16 @@ func NewMetrics() *Metrics {
 			Name: "teslemetry2mqtt_stale_discovery_removed_total",
 			Help: "Retained Home Assistant discovery configs of this bridge that this version no longer publishes, deleted.",
 		}),
+		SetAside: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_mqtt_messages_set_aside_total",
+			Help: "MQTT messages not sent because the broker refused them (it closed the connection right after each).",
+		}),
+		TooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_mqtt_payload_too_large_total",
+			Help: "MQTT payloads larger than mqtt.max_payload, skipped.",
+		}),
 	}
+	m.Registry.MustRegister(m.SetAside, m.TooLarge)
 	m.Registry.MustRegister(m.Events, m.Values, m.Publishes, m.PublishErrors, m.Dropped,
 		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -21,6 +22,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// The fast inner loop (make unit, go test -short ./...) leaves out the
+		// binary build and every end-to-end test; make test runs them.
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "t2m-e2e")
 	if err != nil {
 		panic(err)

@@ -171,6 +171,8 @@ func TestLoadMapsOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := c.want()
+			host, _ := os.Hostname()
+			want.MQTT.ClientID = config.DefaultClientID(host, want.MQTT.BaseTopic) // derived: not an add-on option
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("config mismatch\n got: %+v\nwant: %+v", *got, want)
 			}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // DefaultSupervisorURL is where the Supervisor API answers inside an add-on container.
@@ -146,9 +148,4 @@ func (s Supervisor) MQTT(ctx context.Context) (MQTTService, error) {
 }
 
 // scrub removes the Supervisor token from text that is about to become an error.
-func (s Supervisor) scrub(text string) string {
-	if s.Token != "" {
-		text = strings.ReplaceAll(text, s.Token, "<redacted>")
-	}
-	return text
-}
+func (s Supervisor) scrub(text string) string { return redact.String(text, s.Token) }

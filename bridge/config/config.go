@@ -4,6 +4,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -135,6 +137,16 @@ type HTTP struct {
 	Listen string `yaml:"listen"`
 }
 
+// DefaultClientID is the MQTT client id used when mqtt.client_id is not set:
+// "teslemetry2mqtt-" and 8 hex digits of a hash of the host name and the base
+// topic, so that two bridges on two hosts, or with two base topics, do not
+// share one (a broker drops the older of two connections with the same id).
+// The same host and base topic always give the same id.
+func DefaultClientID(hostname, baseTopic string) string {
+	sum := sha256.Sum256([]byte(hostname + "\x00" + baseTopic))
+	return "teslemetry2mqtt-" + hex.EncodeToString(sum[:4])
+}
+
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
@@ -147,7 +159,6 @@ func Default() Config {
 		},
 		MQTT: MQTT{
 			URL:       "tcp://localhost:1883",
-			ClientID:  "teslemetry2mqtt",
 			BaseTopic: "teslemetry",
 			QoS:       1,
 			Retain:    true,

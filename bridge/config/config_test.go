@@ -175,6 +175,8 @@ func TestExampleFileIsValidAndDefault(t *testing.T) {
 	}
 	d := Default()
 	d.Teslemetry.Token = "t"
+	host, _ := os.Hostname()
+	d.MQTT.ClientID = DefaultClientID(host, d.MQTT.BaseTopic) // derived when left empty
 	if c.YAML() != d.YAML() {
 		t.Errorf("config.example.yaml differs from the defaults:\n%s\nvs\n%s", c.YAML(), d.YAML())
 	}
@@ -303,5 +305,27 @@ func TestTokenCharactersChecked(t *testing.T) {
 	}
 	if _, err := Parse([]byte("teslemetry: {token: 'aZ09-_.~+/=:'}\n"), envMap(nil)); err != nil {
 		t.Errorf("a token of printable ASCII refused: %v", err)
+	}
+}
+
+func TestDefaultClientIDPerHostAndBaseTopic(t *testing.T) {
+	a := DefaultClientID("pi", "teslemetry")
+	if a != DefaultClientID("pi", "teslemetry") || !strings.HasPrefix(a, "teslemetry2mqtt-") || len(a) != len("teslemetry2mqtt-")+8 {
+		t.Fatalf("DefaultClientID = %q: want teslemetry2mqtt-<8 hex>, stable", a)
+	}
+	if a == DefaultClientID("nas", "teslemetry") || a == DefaultClientID("pi", "tesla2") {
+		t.Error("two hosts or two base topics share a client id")
+	}
+	c, err := Parse([]byte("teslemetry: {token: t}\nmqtt: {base_topic: car2}\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if want := DefaultClientID(host, "car2"); c.MQTT.ClientID != want || !strings.Contains(c.YAML(), "client_id: "+want) {
+		t.Errorf("effective client id %q, want %q (and shown by check-config)", c.MQTT.ClientID, want)
+	}
+	c, err = Parse([]byte("teslemetry: {token: t}\nmqtt: {client_id: mine}\n"), envMap(nil))
+	if err != nil || c.MQTT.ClientID != "mine" {
+		t.Errorf("explicit client id not kept: %v %v", c, err)
 	}
 }

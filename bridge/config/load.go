@@ -77,6 +77,10 @@ func Parse(data []byte, env Env) (*Config, error) {
 		}
 	}
 	applyEnv(&cfg, env)
+	if strings.TrimSpace(cfg.MQTT.ClientID) == "" {
+		host, _ := os.Hostname()
+		cfg.MQTT.ClientID = DefaultClientID(host, cfg.MQTT.BaseTopic)
+	}
 	if errs := cfg.validate(); len(errs) > 0 {
 		for _, e := range errs {
 			if e.Line == 0 {

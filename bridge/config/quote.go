@@ -3,28 +3,17 @@ package config
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
-)
 
-// maxShownValue is the longest value an error message repeats. A user who
-// pastes the Teslemetry token or the MQTT password under the wrong key must not
-// see it echoed by check-config or in the log of run, yet short typos such as
-// "metrc" are worth showing. Teslemetry tokens are far longer than this; the
-// length alone of a longer value gives nothing away worth hiding.
-const maxShownValue = 12
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
+)
 
 // quoteValue shows a value the user wrote in an error message: quoted when it
 // is short, otherwise only its length ("a 23-character value"). Every message
 // that repeats a value from the file or the environment goes through it.
-func quoteValue(s string) string {
-	if n := utf8.RuneCountInString(s); n > maxShownValue {
-		return fmt.Sprintf("a %d-character value", n)
-	}
-	return strconv.Quote(s)
-}
+func quoteValue(s string) string { return redact.Value(s) }
 
 // keyName shows a key the user chose (a VIN under vehicles, or an unknown
 // key) as part of a dotted key path. Valid VINs and keys shaped like this
@@ -37,7 +26,7 @@ func keyName(s string) string {
 	if ValidVIN(s) || configKeyShape.MatchString(s) || likelyFieldName(s) {
 		return s
 	}
-	if n := utf8.RuneCountInString(s); n > maxShownValue {
+	if n := utf8.RuneCountInString(s); n > redact.MaxShownValue {
 		return fmt.Sprintf("<a %d-character key>", n)
 	}
 	return s
@@ -62,17 +51,9 @@ func describeNode(n *yaml.Node) string {
 // configKeyShape is the shape of the keys this configuration uses.
 var configKeyShape = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
-// yamlQuoted matches the parts of a yaml.v3 error that repeat the document:
-// 'anchor' names and `value` excerpts.
-var yamlQuoted = regexp.MustCompile("'[^'\n]*'|`[^`\n]*`")
-
 // scrubYAML passes the text of a yaml.v3 syntax error through quoteValue, as
 // "unknown anchor '…' referenced" repeats whatever followed a '*'.
-func scrubYAML(msg string) string {
-	return yamlQuoted.ReplaceAllStringFunc(msg, func(m string) string {
-		return quoteValue(m[1 : len(m)-1])
-	})
-}
+func scrubYAML(msg string) string { return redact.Excerpts(msg) }
 
 // valueError is an error from one of our own UnmarshalYAML methods: its
 // message already shows the value through quoteValue, so it is safe to print

@@ -5,9 +5,11 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
-const redacted = "<redacted>"
+const redacted = redact.Mark
 
 // Redacted returns a copy of the configuration with every secret replaced, safe to print or log.
 func (c Config) Redacted() Config {
@@ -19,20 +21,8 @@ func (c Config) Redacted() Config {
 	hide(&c.Teslemetry.Token)
 	hide(&c.MQTT.Password)
 	hide(&c.Webhook.Authorization)
-	c.MQTT.URL = redactURL(c.MQTT.URL)
+	c.MQTT.URL = redact.URL(c.MQTT.URL)
 	return c
-}
-
-// redactURL hides the password of a URL's user info (mqtt://user:pass@host).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	return u.String()
 }
 
 // Secrets lists the secret values of the configuration (for tests and log scrubbing).

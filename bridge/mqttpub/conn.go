@@ -26,7 +26,7 @@ const (
 	// writeTimeout bounds every write to the socket (and paho's wait to hand
 	// a publish to its writer, see connect): a broker that takes nothing for
 	// this long is treated as gone, so that nothing blocks for longer —
-	// shutdown included (contract §8: exit within 5 s).
+	// shutdown included (README, "Reliability": exit within 5 s).
 	writeTimeout = 2 * time.Second
 )
 
@@ -72,13 +72,14 @@ type coalescingConn struct {
 	armed    bool
 	timer    *time.Timer
 	timeout  time.Duration // deadline of each socket write
+	safety   time.Duration // safetyFlush; tests lengthen it
 }
 
 func newCoalescingConn(c net.Conn, hold *atomic.Int32) *coalescingConn {
 	if hold == nil {
 		hold = new(atomic.Int32)
 	}
-	cc := &coalescingConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer), hold: hold, timeout: writeTimeout}
+	cc := &coalescingConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer), hold: hold, timeout: writeTimeout, safety: safetyFlush}
 	cc.timer = time.AfterFunc(time.Hour, cc.onTimer)
 	cc.timer.Stop()
 	return cc
@@ -121,7 +122,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 	now := !publish || len(c.buf) >= flushAt || (c.written >= c.expected && (c.hold.Load() <= 0 || c.urgent > 0))
 	if !now && !c.armed {
 		c.armed = true
-		c.timer.Reset(safetyFlush)
+		c.timer.Reset(c.safety)
 	}
 	c.mu.Unlock()
 	if now {

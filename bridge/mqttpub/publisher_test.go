@@ -186,7 +186,12 @@ func TestClearRetainedOnlyForeignTopicsAndNeverRepublished(t *testing.T) {
 		return !ok && l["t/config/own"] == `{"own":1}`
 	})
 	p.RequestRepublish()
-	time.Sleep(2500 * time.Millisecond) // the republish waits 0.5–2 s
+	// The republish (0.5–2 s later) sends discovery first: once the own
+	// config came again, a marker published after it arrives behind
+	// everything the republish sent on the same connection.
+	seed.WaitUntil("own config republished", 5*time.Second, func(map[string]string) bool { return seed.Count("t/config/own") >= 2 })
+	p.Publish(mqttpub.Value, "t/marker", []byte("m"))
+	seed.WaitFor("t/marker", "m", 5*time.Second)
 	for _, m := range seed.Messages() {
 		if m.Topic == "t/config/old" && m.Payload != `{"old":1}` && m.Payload != "" {
 			t.Errorf("unexpected payload on the deleted topic: %q", m.Payload)

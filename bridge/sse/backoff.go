@@ -5,15 +5,24 @@ import (
 	"time"
 )
 
-// retryPolicy turns attempt outcomes into delays; see the package comment for the rules.
+// retryPolicy turns attempt outcomes into delays and decides when a
+// connection counts as healthy; see the package comment for the rules.
 type retryPolicy struct {
-	b        Backoff
-	failures int            // consecutive unhealthy attempts, including the last one
-	rand     func() float64 // [0, 1)
+	b            Backoff
+	healthyAfter time.Duration    // a 200 connection up this long is healthy without events
+	failures     int              // consecutive unhealthy attempts, including the last one
+	rand         func() float64   // [0, 1)
+	now          func() time.Time // the clock; tests use a fake one
 }
 
-func newRetryPolicy(b Backoff) *retryPolicy {
-	return &retryPolicy{b: b.withDefaults(), rand: rand.Float64}
+func newRetryPolicy(b Backoff, healthyAfter time.Duration) *retryPolicy {
+	return &retryPolicy{b: b.withDefaults(), healthyAfter: healthyAfter, rand: rand.Float64, now: time.Now}
+}
+
+// healthy reports whether an attempt that got a 200 (connected) at
+// connectedAt and delivered events so far counts as healthy now.
+func (p *retryPolicy) healthy(connected bool, connectedAt time.Time, events int) bool {
+	return connected && (events > 0 || p.now().Sub(connectedAt) >= p.healthyAfter)
 }
 
 func (p *retryPolicy) next(o outcome) time.Duration {

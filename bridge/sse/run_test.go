@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -396,7 +397,7 @@ func TestLargeEventSkipped(t *testing.T) {
 	if e := h.waitEvent(t, 3*time.Second); e != `{"b":2}` {
 		t.Errorf("event %q", e)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The skips were reported before {"b":2}, on the same goroutine.
 	_, statuses, skips := h.snapshot()
 	if !slices.Equal(skips, []string{SkipTooLarge, SkipEmpty}) {
 		t.Errorf("skips = %v", skips)
@@ -478,7 +479,9 @@ func TestCancelDuringBackoffAndConnect(t *testing.T) {
 		t.Parallel()
 		h := newRecHandler()
 		ctx, cancel := context.WithCancel(context.Background())
-		h.onEvent = func([]byte) { <-ctx.Done() } // a handler that honours ctx
+		entered := make(chan struct{})
+		var once sync.Once
+		h.onEvent = func([]byte) { once.Do(func() { close(entered) }); <-ctx.Done() } // a handler that honours ctx
 		ts := newTestServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			streamHeaders(w)
 			send(w, "data: 1\n\n")
@@ -488,7 +491,11 @@ func TestCancelDuringBackoffAndConnect(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- Run(ctx, cfg, h) }()
 		ts.waitRequest(0, time.Second)
-		time.Sleep(100 * time.Millisecond)
+		select { // cancel while the handler runs
+		case <-entered:
+		case <-time.After(3 * time.Second):
+			t.Fatal("the handler was not called")
+		}
 		cancel()
 		select {
 		case err := <-done:

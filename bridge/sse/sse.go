@@ -69,6 +69,7 @@ import (
 	gosse "github.com/tmaxmax/go-sse"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/rest"
+	redactpkg "github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // Handler receives what a stream produces. Calls happen on the stream's own goroutine, in order.
@@ -295,7 +296,7 @@ func newStream(cfg Config, h Handler) (*stream, error) {
 		h:          h,
 		origin:     u,
 		log:        cfg.Logger.WithField("url", safeURL(cfg.URL)),
-		policy:     newRetryPolicy(cfg.Backoff),
+		policy:     newRetryPolicy(cfg.Backoff, cfg.healthyAfter),
 		bufLimit:   max(minBufLimit, 2*cfg.MaxEvent+64<<10),
 		skipLogged: map[string]time.Time{},
 	}
@@ -443,7 +444,7 @@ func (s *stream) validate(res *http.Response, a *attemptState, wd *watchdog) err
 		s.log.WithField("redirected_to", safeURL(res.Request.URL.String())).Info("Teslemetry stream redirected (same origin)")
 	}
 	a.connected = true
-	a.connectedAt = time.Now()
+	a.connectedAt = s.policy.now()
 	s.status(wd, Status{State: Connected, HTTPStatus: res.StatusCode})
 	return nil
 }
@@ -487,7 +488,7 @@ func (s *stream) skip(reason string, size int) {
 func (s *stream) classify(err error, a *attemptState, wd *watchdog) outcome {
 	o := outcome{
 		httpStatus: a.httpStatus,
-		healthy:    a.connected && (a.events > 0 || time.Since(a.connectedAt) >= s.cfg.healthyAfter),
+		healthy:    s.policy.healthy(a.connected, a.connectedAt, a.events),
 	}
 	var se *statusError
 	var re *redirectError
@@ -597,13 +598,8 @@ type streamError struct {
 func (e *streamError) Error() string { return e.msg }
 func (e *streamError) Unwrap() error { return e.err }
 
-// redact removes the token from a message.
-func redact(msg, token string) string {
-	if token == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, token, "[REDACTED]")
-}
+// redact removes the token (in any form, see internal/redact) from a message.
+func redact(msg, token string) string { return redactpkg.String(msg, token) }
 
 // safeURL is scheme://host/path of a URL, for logs.
 func safeURL(raw string) string {

@@ -2,6 +2,7 @@ package sse
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -10,7 +11,7 @@ func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
 	s := time.Second
 	newP := func(r float64) *retryPolicy {
-		p := newRetryPolicy(Backoff{})
+		p := newRetryPolicy(Backoff{}, healthyAfter)
 		p.rand = func() float64 { return r }
 		return p
 	}
@@ -138,29 +139,74 @@ func TestSafeURL(t *testing.T) {
 	}
 }
 
+// A keep-alive-only connection becomes healthy after healthyAfter on the
+// policy's clock, and a healthy attempt resets the backoff.
+func TestRetryPolicyHealthyByUptimeOnItsClock(t *testing.T) {
+	t.Parallel()
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newRetryPolicy(Backoff{}, 30*time.Second)
+	p.rand = func() float64 { return 0.5 }
+	p.now = func() time.Time { return clock }
+	connectedAt := p.now()
+	clock = clock.Add(29 * time.Second)
+	if p.healthy(true, connectedAt, 0) {
+		t.Error("healthy after 29 s without events")
+	}
+	if !p.healthy(true, connectedAt, 1) {
+		t.Error("an event must make the attempt healthy at once")
+	}
+	if p.healthy(false, connectedAt, 5) {
+		t.Error("an attempt without a 200 is never healthy")
+	}
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		if got := p.next(outcome{cause: CauseEOF, healthy: p.healthy(true, connectedAt, 0)}); got != want {
+			t.Fatalf("short keep-alive-only connection: delay %v, want %v", got, want)
+		}
+	}
+	clock = clock.Add(time.Second) // 30 s up
+	if !p.healthy(true, connectedAt, 0) {
+		t.Fatal("not healthy after 30 s up")
+	}
+	if got := p.next(outcome{cause: CauseEOF, healthy: true}); got != time.Second {
+		t.Errorf("after a healthy connection: delay %v, want EOFDelay 1 s", got)
+	}
+}
+
 func TestWatchdog(t *testing.T) {
 	t.Parallel()
+	var now atomic.Int64 // the fake clock, ns since the watchdog started
+	set := func(d time.Duration) { now.Store(int64(d)) }
 	fired := make(chan struct{})
-	w := newWatchdog(100*time.Millisecond, func() { close(fired) })
+	w := newWatchdogClock(100*time.Millisecond, func() { close(fired) }, func() time.Duration { return time.Duration(now.Load()) })
 	defer w.stop()
-	for range 5 { // touching keeps it quiet
-		time.Sleep(50 * time.Millisecond)
+	quiet := func(when string) {
+		t.Helper()
+		w.check()
+		select {
+		case <-fired:
+			t.Fatalf("fired %s", when)
+		default:
+		}
+	}
+	for i := range 5 { // touching keeps it quiet
+		set(time.Duration(i+1) * 90 * time.Millisecond)
+		quiet("while touched")
 		w.touch()
 	}
 	w.pause()
-	time.Sleep(250 * time.Millisecond) // paused: no firing
-	select {
-	case <-fired:
-		t.Fatal("fired while touched or paused")
-	default:
-	}
-	w.resume()
+	set(10 * time.Second)
+	quiet("while paused")
+	w.resume() // counts as activity
+	set(10*time.Second + 99*time.Millisecond)
+	quiet("99 ms after the handler returned")
+	set(10*time.Second + 100*time.Millisecond)
+	w.check()
 	select {
 	case <-fired:
 		if !w.expired() {
 			t.Error("expired() false after firing")
 		}
-	case <-time.After(time.Second):
-		t.Fatal("did not fire")
+	default:
+		t.Fatal("did not fire after 100 ms of silence")
 	}
 }

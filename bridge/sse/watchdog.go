@@ -13,8 +13,8 @@ import (
 type watchdog struct {
 	timeout time.Duration
 	cancel  func()
-	origin  time.Time
-	last    atomic.Int64 // time.Since(origin) of the last activity, in ns
+	elapsed func() time.Duration // the clock: time since the watchdog started; tests use a fake one
+	last    atomic.Int64         // elapsed() at the last activity, in ns
 	fired   atomic.Bool
 	paused  atomic.Bool // the handler runs: silence does not count
 
@@ -24,14 +24,21 @@ type watchdog struct {
 }
 
 func newWatchdog(timeout time.Duration, cancel func()) *watchdog {
-	w := &watchdog{timeout: timeout, cancel: cancel, origin: time.Now()}
+	origin := time.Now()
+	return newWatchdogClock(timeout, cancel, func() time.Duration { return time.Since(origin) })
+}
+
+// newWatchdogClock is newWatchdog on a given clock (the timer still runs on
+// real time; it only decides when to look).
+func newWatchdogClock(timeout time.Duration, cancel func(), elapsed func() time.Duration) *watchdog {
+	w := &watchdog{timeout: timeout, cancel: cancel, elapsed: elapsed}
 	w.mu.Lock()
 	w.timer = time.AfterFunc(timeout, w.check)
 	w.mu.Unlock()
 	return w
 }
 
-func (w *watchdog) touch() { w.last.Store(int64(time.Since(w.origin))) }
+func (w *watchdog) touch() { w.last.Store(int64(w.elapsed())) }
 
 // expired reports whether the watchdog cancelled the attempt.
 func (w *watchdog) expired() bool { return w.fired.Load() }
@@ -46,7 +53,7 @@ func (w *watchdog) check() {
 		w.timer.Reset(w.timeout)
 		return
 	}
-	idle := time.Since(w.origin) - time.Duration(w.last.Load())
+	idle := w.elapsed() - time.Duration(w.last.Load())
 	if idle < w.timeout {
 		w.timer.Reset(w.timeout - idle)
 		return

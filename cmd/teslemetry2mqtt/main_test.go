@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +87,24 @@ func TestLogLinesAreScrubbed(t *testing.T) {
 		log.WithField("header", "Bearer tok-SECRET").WithError(errString("auth pw-SECRET failed")).Error("oops tok-SECRET")
 		if strings.Contains(buf.String(), "SECRET") || !strings.Contains(buf.String(), "<redacted>") {
 			t.Errorf("%s log not scrubbed: %s", format, buf.String())
+		}
+	}
+}
+
+// Escaped forms of a secret and a password in a URL's user info are scrubbed too.
+func TestLogLinesScrubEscapedSecrets(t *testing.T) {
+	cfg := config.Default()
+	cfg.MQTT.Password = `p/w "SECRET"+x`
+	for _, format := range []string{"text", "json"} {
+		cfg.Log.Format = format
+		var buf bytes.Buffer
+		log := newLogger(&cfg, &buf)
+		log.WithField("q", "pass="+url.QueryEscape(cfg.MQTT.Password)).
+			WithField("url", "mqtt://bob:"+url.PathEscape(cfg.MQTT.Password)+"@broker").
+			WithField("other", "tcp://alice:unknown-pw@host:1883").
+			Error("quoted " + strconv.Quote(cfg.MQTT.Password))
+		if out := buf.String(); strings.Contains(out, "SECRET") || strings.Contains(out, "unknown-pw") {
+			t.Errorf("%s log not scrubbed: %s", format, out)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/addon"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // configFlag registers --config with its documented defaults.
@@ -222,21 +223,19 @@ func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
 	if cfg.Log.Format == "json" {
 		f = &logrus.JSONFormatter{}
 	}
-	log.SetFormatter(scrubbingFormatter{inner: f, secrets: cfg.Secrets()})
+	log.SetFormatter(scrubbingFormatter{inner: f, redact: redact.New(cfg.Secrets()...)})
 	return log
 }
 
 // scrubbingFormatter replaces secrets in formatted log lines, whatever put them there.
 type scrubbingFormatter struct {
-	inner   logrus.Formatter
-	secrets []string
+	inner  logrus.Formatter
+	redact *redact.Redactor
 }
 
 func (s scrubbingFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	line, err := s.inner.Format(e)
-	for _, secret := range s.secrets {
-		line = bytes.ReplaceAll(line, []byte(secret), []byte("<redacted>"))
-	}
+	line = s.redact.Bytes(line)
 	return line, err
 }
 
