@@ -300,7 +300,7 @@ func (p *tcpProxy) Up() {
 	p.down = false
 }
 
-// badTopic reports why a topic breaks contract §4, or "".
+// badTopic reports why a topic breaks the topic rules of docs/topics.md, or "".
 func badTopic(topic string) string {
 	switch {
 	case strings.ContainsAny(topic, "+#"):

@@ -11,7 +11,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
-// MQTT-side faults (contract §8) and shutdown, end to end.
+// MQTT-side faults (docs/failures.md) and shutdown, end to end.
 
 // owned reports whether topic is one the bridge publishes (its base topic or discovery).
 func owned(topic string) bool {

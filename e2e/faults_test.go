@@ -12,7 +12,7 @@ import (
 )
 
 // Fault injection against the built binary, a real mosquitto and the fake
-// Teslemetry server: every row of contract §8 "When things go wrong" that is
+// Teslemetry server: every row of docs/failures.md that is
 // about the stream, the broker or shutdown. Timings are asserted with
 // generous bounds and logged (README's Reliability section quotes them).
 

@@ -1,7 +1,7 @@
 // Package addon runs teslemetry2mqtt as a Home Assistant add-on (app): it maps
 // the add-on options in /data/options.json to the bridge configuration and,
 // when the user gave no broker, takes the MQTT broker and credentials from the
-// Supervisor's MQTT service (contract §9).
+// Supervisor's MQTT service (addon/DOCS.md).
 //
 // The options are turned into the equivalent YAML config document and run
 // through config.Parse, so defaults and validation are exactly those of a

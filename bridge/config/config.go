@@ -1,5 +1,5 @@
 // Package config loads, validates and prints the teslemetry2mqtt configuration
-// (contract §3): strict YAML, ${VAR} expansion, environment overrides and
+// (config.example.yaml): strict YAML, ${VAR} expansion, environment overrides and
 // validation errors that name the offending key.
 package config
 
@@ -109,7 +109,7 @@ type Vehicle struct {
 	Name string `yaml:"name"`
 }
 
-// Webhook configures the optional webhook receiver (contract §10).
+// Webhook configures the optional webhook receiver (README, "Webhooks").
 type Webhook struct {
 	Listen        string `yaml:"listen"`
 	Path          string `yaml:"path"`

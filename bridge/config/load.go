@@ -329,7 +329,7 @@ func orRoot(path string) string {
 	return path
 }
 
-// applyEnv lets non-empty environment variables win over the file (contract §3).
+// applyEnv lets non-empty environment variables win over the file (config.example.yaml).
 func applyEnv(c *Config, env Env) {
 	for name, dst := range map[string]*string{
 		"TESLEMETRY_TOKEN": &c.Teslemetry.Token,

@@ -255,8 +255,8 @@ func openConnection(tlsCfg *tls.Config, timeout time.Duration, hold *atomic.Int3
 			c   net.Conn
 			err error
 		)
-		switch u.Scheme {
-		case "ssl", "tls", "mqtts", "tcps":
+		switch {
+		case SecureScheme(u.Scheme) && u.Scheme != "wss":
 			if u.Port() == "" {
 				host = net.JoinHostPort(u.Hostname(), "8883")
 			}

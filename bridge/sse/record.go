@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Recorder writes events in the recording format (contract §2): before each event a comment
+// Recorder writes events in the recording format (README, "Command line"): before each event a comment
 // ": t=<seconds since the first recorded event, 3 decimals>", then one "data: " line per line of
 // the event data, then a blank line. The result is still a valid SSE stream and Replay reads it.
 //

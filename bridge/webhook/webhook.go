@@ -1,4 +1,4 @@
-// Package webhook receives Teslemetry's webhook POSTs (contract §10) and turns
+// Package webhook receives Teslemetry's webhook POSTs (README, "Webhooks") and turns
 // each of the three formats into the teslemetry.Event the SSE stream would have
 // produced, so the bridge publishes both sources identically.
 package webhook
@@ -46,7 +46,7 @@ const (
 	DropReadError     = "read_error" // the body could not be read (client went away, …)
 )
 
-// logEvery limits warnings to one per drop reason per interval (contract §8).
+// logEvery limits warnings to one per drop reason per interval (docs/failures.md).
 const logEvery = time.Minute
 
 type handler struct {

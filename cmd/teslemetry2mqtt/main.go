@@ -21,7 +21,7 @@ var (
 	commit  = ""
 )
 
-// Exit codes (contract §2).
+// Exit codes (README, "Command line").
 const (
 	exitOK      = 0
 	exitFailure = 1

@@ -170,7 +170,7 @@ func TestEnabledSet(t *testing.T) {
 	}
 }
 
-// ambiguous are fields whose unit sources disagree (fleet-telemetry.md §5):
+// ambiguous are fields whose unit sources disagree (Tesla's protobuf comments and the fleet-telemetry docs):
 // no device_class, so Home Assistant never converts a guess.
 var ambiguous = []string{
 	"LateralAcceleration", "LongitudinalAcceleration", "IsolationResistance", "DiAxleSpeedR",
