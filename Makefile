@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test systemd-test nodered-test clean
+.PHONY: all build demo test unit e2e fuzz bench vet build-arm64 build-armv7 build-armv6 build-all docker-test systemd-test nodered-test browser-test clean
 
 all: build
 
@@ -67,6 +67,10 @@ systemd-test:
 ## nodered-test: the Node-RED example flow in a real Node-RED (npm) against the bridge and mosquitto
 nodered-test:
 	bash scripts/nodered-test.sh
+
+## browser-test: the status page in a real headless chromium (apt-get installs it) against the demo
+browser-test:
+	bash scripts/browser-test.sh
 
 clean:
 	rm -rf $(BINARY) dist

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -29,6 +30,11 @@ const OptionsPath = "/data/options.json"
 // HTTPListen is the fixed health/metrics listener inside the add-on container;
 // the image's HEALTHCHECK asks http://127.0.0.1:8099/healthz.
 const HTTPListen = ":8099"
+
+// IngressGateway returns the address Home Assistant's ingress proxy connects
+// from. In the add-on the status page answers only to it (and to loopback),
+// so it is reachable only through the add-on's panel.
+func IngressGateway() netip.Addr { return netip.AddrFrom4([4]byte{172, 30, 32, 2}) }
 
 // WebhookPort is the container port of the webhook receiver, enabled when the
 // webhook_authorization option is set (addon/config.yaml maps it as 8098/tcp).

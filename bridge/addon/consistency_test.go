@@ -7,6 +7,7 @@ package addon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -110,6 +111,31 @@ func TestAddonConfigFollowsLinter(t *testing.T) {
 	ports, _ := cfg["ports"].(map[string]any)
 	if _, ok := ports["8098/tcp"]; !ok || len(ports) != 1 || WebhookPort != 8098 {
 		t.Errorf("ports = %v, want only 8098/tcp (WebhookPort %d)", ports, WebhookPort)
+	}
+	// The status page is the ingress panel: ingress on, on the port the bridge
+	// listens on (the default 8099, which must not be restated), never
+	// published on the host.
+	if cfg["ingress"] != true {
+		t.Errorf("ingress = %v, want true (the status page is the add-on's panel)", cfg["ingress"])
+	}
+	ingressPort := linterDefaults["ingress_port"]
+	if p, ok := cfg["ingress_port"]; ok {
+		ingressPort = p
+	}
+	if want := strings.TrimPrefix(HTTPListen, ":"); fmt.Sprint(ingressPort) != want {
+		t.Errorf("ingress port %v, but the bridge serves the page on %s", ingressPort, HTTPListen)
+	}
+	if _, published := ports[fmt.Sprint(ingressPort)+"/tcp"]; published {
+		t.Errorf("the ingress port %v is published in ports: the page must be reachable only through ingress", ingressPort)
+	}
+	if icon, _ := cfg["panel_icon"].(string); !strings.HasPrefix(icon, "mdi:") {
+		t.Errorf("panel_icon = %q, want an mdi: icon", icon)
+	}
+	if title, _ := cfg["panel_title"].(string); title == "" {
+		t.Error("panel_title missing")
+	}
+	if gw := IngressGateway(); gw.String() != "172.30.32.2" {
+		t.Errorf("IngressGateway = %v, want Home Assistant's ingress gateway 172.30.32.2", gw)
 	}
 	desc, _ := cfg["ports_description"].(map[string]any)
 	for p := range ports {

@@ -123,9 +123,11 @@
     c.svg = svgEl("svg", { class: "chart", viewBox: "0 0 600 110", preserveAspectRatio: "none", role: "img" });
     c.scaleMin = el("span");
     c.scaleMax = el("span");
+    c.chartSpan = el("span", { class: "muted small" });
     c.chartBox = el("div", { class: "chart-box" },
       el("div", { class: "chart-head" },
-        el("label", { for: id + "-chart-field", text: "Chart (last 10 min)" }), c.chartSelect, c.chartNow),
+        el("div", { class: "chart-pick" }, el("label", { for: id + "-chart-field", text: "Chart" }), c.chartSelect, c.chartSpan),
+        c.chartNow),
       c.svg, el("div", { class: "chart-scale" }, c.scaleMin, c.scaleMax));
 
     c.filterInput = el("input", { type: "search", id: id + "-filter", placeholder: "Filter fields", "aria-label": "Filter fields by name", autocomplete: "off" });
@@ -289,14 +291,17 @@
     const field = (c.fields || []).find((f) => f.name === name);
     c.svg.replaceChildren();
     if (!field || h.length === 0) return;
-    const now = serverNow(), from = now - HISTORY_MS;
+    // The chart covers what this page has seen, up to the last 10 minutes.
+    const now = serverNow();
+    const span = Math.min(HISTORY_MS, Math.max(60 * 1000, now - h[0].t));
+    const from = now - span;
     let lo = Infinity, hi = -Infinity;
     for (const p of h) { lo = Math.min(lo, p.v); hi = Math.max(hi, p.v); }
     if (lo === hi) { lo -= 1; hi += 1; }
     const pad = (hi - lo) * 0.08;
     lo -= pad; hi += pad;
     const W = 600, H = 110;
-    const x = (t) => ((Math.max(t, from) - from) / HISTORY_MS) * W;
+    const x = (t) => ((Math.max(t, from) - from) / span) * W;
     const y = (v) => H - ((v - lo) / (hi - lo)) * H;
     // Values hold until the next one: a step line, drawn up to now.
     let d = "";
@@ -312,7 +317,8 @@
     c.chartNow.textContent = formatValue(field.value).text + unit;
     c.scaleMin.textContent = "min " + round(lo + pad) + unit;
     c.scaleMax.textContent = "max " + round(hi - pad) + unit;
-    c.svg.setAttribute("aria-label", name + " over the last 10 minutes, now " + formatValue(field.value).text + unit);
+    c.chartSpan.textContent = "last " + duration(span / 1000);
+    c.svg.setAttribute("aria-label", name + " over the last " + duration(span / 1000) + ", now " + formatValue(field.value).text + unit);
   }
   const round = (v) => String(Math.round(v * 1000) / 1000);
 
@@ -341,6 +347,7 @@
       const s = b.streams.find((x) => (x.since || "") === node.getAttribute("data-since") && (x.last_event_at || "") === node.getAttribute("data-last"));
       if (s) node.textContent = streamDetail(s);
     }
+    for (const c of cards.values()) drawChart(c);
   }
 
   function setLive(state, text) {
