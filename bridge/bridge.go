@@ -58,6 +58,8 @@ type Bridge struct {
 	pub    *mqttpub.Publisher
 	ha     *homeAssistant   // nil with discovery off
 	fields *streamingConfig // nil without teslemetry.fields
+	board  *statusBoard     // the router's publisher, as the status page sees it
+	units  catalog.Units
 
 	mu        sync.Mutex // guards everything below and serialises event handling
 	router    *router
@@ -114,7 +116,9 @@ func New(o Options) (*Bridge, error) {
 		b.ha.attach(b.pub, newStaleCleanup(cfg, disc, b.pub, o.Logger, o.Metrics))
 	}
 	b.streams = b.makeStreams(*src)
-	b.router = newRouter(cfg, topics, b.pub, b.ha, teslemetry.Formatter{Units: units}, o.Logger, o.Metrics, o.Now)
+	b.board = newStatusBoard(b.pub, topics, o.Now)
+	b.units = units
+	b.router = newRouter(cfg, topics, b.board, b.ha, teslemetry.Formatter{Units: units}, o.Logger, o.Metrics, o.Now)
 	b.router.streams = b.streams
 	if b.fields, err = newStreamingConfig(b, cfg, *src); err != nil {
 		return nil, err
@@ -265,6 +269,7 @@ func (b *Bridge) publishInfoLocked() {
 		"vins": vins, "streams": streams, "webhook": b.webhook,
 	})
 	b.pub.Publish(mqttpub.Value, b.topics.BridgeInfo(), payload)
+	b.board.notif.Notify() // streams changed: the status page shows them
 }
 
 // Healthy reports whether MQTT is connected and every stream is healthy, with a reason when not.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ type Options struct {
 	Speed   float64       // replay speed factor
 	Once    bool          // play the recording once, then stop
 	Gap     time.Duration // pause between loops: the stream is down meanwhile (a stream drop)
+	HTTP    string        // when set, serve the status page, /healthz and /api/status here
 	Out     io.Writer     // every published topic and payload is printed here
 	Version string
 	Logger  logrus.FieldLogger
@@ -94,7 +96,33 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.HTTP != "" {
+		stop, err := serveHTTP(runCtx, o.HTTP, b, o.Out)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return b.Run(runCtx)
+}
+
+// serveHTTP serves the bridge's HTTP endpoint (the status page) on addr
+// until stop is called.
+func serveHTTP(ctx context.Context, addr string, b *bridge.Bridge, out io.Writer) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: bridge.HTTPHandlerWith(b, nil, bridge.HTTPOptions{Done: ctx.Done()}), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(l) }()
+	fmt.Fprintf(out, "# status page on http://%s/\n", l.Addr())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
 }
 
 // printer prints each published topic and payload; discovery configs, which

@@ -34,7 +34,7 @@ type Options struct {
 	Source Source
 	// Secrets are replaced by "<redacted>" in every answer, whatever put them
 	// there (the Teslemetry token, the MQTT password, the webhook
-	// authorization).
+	// authorization); those shorter than 8 characters are not.
 	Secrets []string
 	// Allow, when set, admits only clients whose address it accepts; others
 	// get 403. The Home Assistant add-on admits only the ingress gateway.
@@ -42,9 +42,9 @@ type Options struct {
 	// Done ends every open event stream when closed (server shutdown).
 	Done <-chan struct{}
 
-	MinInterval  time.Duration // least time between two events to one client (default 500 ms)
+	MinInterval  time.Duration // least time between two events to one client (default 250 ms)
 	WriteTimeout time.Duration // a client that does not take an event this long is dropped (default 10 s)
-	KeepAlive    time.Duration // comment line sent on an idle event stream (default 20 s)
+	Refresh      time.Duration // a stream without changes still gets the snapshot this often (default 5 s)
 	MaxClients   int           // open event streams at most; more get 503 (default 16)
 	Now          func() time.Time
 }
@@ -66,6 +66,12 @@ type Handler struct {
 	at     time.Time
 }
 
+// minSecret is the length below which a secret is not scrubbed from answers:
+// a short one ("1234") would blank out ordinary values. The page's data
+// never contains a secret in the first place (the MQTT URL is shown without
+// its user information); scrubbing is the second line of defence.
+const minSecret = 8
+
 // cacheFor is how long an encoded snapshot is reused: many open pages cost
 // one snapshot, not one each.
 const cacheFor = 100 * time.Millisecond
@@ -73,13 +79,13 @@ const cacheFor = 100 * time.Millisecond
 // New builds the handler.
 func New(o Options) *Handler {
 	if o.MinInterval <= 0 {
-		o.MinInterval = 500 * time.Millisecond
+		o.MinInterval = 250 * time.Millisecond
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	if o.KeepAlive <= 0 {
-		o.KeepAlive = 20 * time.Second
+	if o.Refresh <= 0 {
+		o.Refresh = 5 * time.Second
 	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = 16
@@ -90,7 +96,7 @@ func New(o Options) *Handler {
 	h := &Handler{o: o, mux: http.NewServeMux(), clients: make(chan struct{}, o.MaxClients)}
 	h.index, _ = webFS.ReadFile("web/index.html")
 	for _, s := range o.Secrets {
-		if s == "" {
+		if len(s) < minSecret {
 			continue
 		}
 		h.secrets = append(h.secrets, []byte(s))
@@ -203,8 +209,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	last := time.Now()
-	keepAlive := time.NewTicker(h.o.KeepAlive)
-	defer keepAlive.Stop()
+	// The periodic snapshot also carries what changes without an event (the
+	// MQTT connection) and keeps proxies from closing an idle stream.
+	refresh := time.NewTicker(h.o.Refresh)
+	defer refresh.Stop()
 	pause := time.NewTimer(0)
 	<-pause.C
 	for {
@@ -213,10 +221,11 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-h.o.Done:
 			return
-		case <-keepAlive.C:
-			if !write([]byte(": keep-alive\n\n")) {
+		case <-refresh.C:
+			if !send() {
 				return
 			}
+			last = time.Now()
 		case <-changes:
 			if wait := h.o.MinInterval - time.Since(last); wait > 0 {
 				pause.Reset(wait)

@@ -351,7 +351,7 @@ func TestEventsFollowChanges(t *testing.T) {
 		if !strings.Contains(data, fmt.Sprintf(`"value":%d`, level)) {
 			t.Fatalf("event after the change lacks level %d: %.300s", level, data)
 		}
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("change %d reached the page after %v", i, d)
 		}
 	}
@@ -402,7 +402,9 @@ func TestStuckClientIsDropped(t *testing.T) {
 	}
 	dropped := time.Since(start)
 	t.Logf("stuck client dropped after %v; %d notifications meanwhile, the slowest took %v", dropped, calls, worst)
-	if worst > 20*time.Millisecond {
+	// Blocking on the client would take the whole write timeout; a busy
+	// machine may delay a call by a scheduler slice or two, no more.
+	if worst > 100*time.Millisecond {
 		t.Errorf("Notify took %v with a stuck client", worst)
 	}
 	if dropped < writeTimeout/2 {

@@ -19,6 +19,7 @@ func demoCmd(ctx context.Context, args []string, out io.Writer) error {
 	speed := fs.Float64("speed", 1, "replay speed factor (10 = ten times faster)")
 	once := fs.Bool("once", false, "play the recording once and exit")
 	verbose := fs.Bool("verbose", false, "also print the bridge's log")
+	httpListen := fs.String("http", "", "serve the status page here, e.g. 127.0.0.1:8099")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func demoCmd(ctx context.Context, args []string, out io.Writer) error {
 		log.SetOutput(os.Stderr)
 	}
 	err := demo.Run(ctx, demo.Options{
-		Listen: *listen, MQTTURL: *mqttURL, Speed: *speed, Once: *once, Gap: 3 * time.Second,
+		Listen: *listen, MQTTURL: *mqttURL, HTTP: *httpListen, Speed: *speed, Once: *once, Gap: 3 * time.Second,
 		Out: out, Version: version, Logger: log,
 	})
 	if errors.Is(err, demo.ErrAddressInUse) {

@@ -20,6 +20,7 @@ import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/addon"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/status"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
@@ -139,7 +140,9 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 	defer cancel()
 	errc := make(chan error, 2)
 	if cfg.HTTP.Listen != "" {
-		srv := &http.Server{Addr: cfg.HTTP.Listen, Handler: bridge.HTTPHandler(b, opts.Metrics), ReadHeaderTimeout: 5 * time.Second}
+		srvDone := make(chan struct{})
+		srv := &http.Server{Addr: cfg.HTTP.Listen, Handler: bridge.HTTPHandlerWith(b, opts.Metrics, pageOptions(srvDone)), ReadHeaderTimeout: 5 * time.Second}
+		srv.RegisterOnShutdown(func() { close(srvDone) }) // open status pages let go at once
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
@@ -186,6 +189,16 @@ func runBridge(ctx context.Context, cfg *config.Config, opts bridge.Options, log
 			return reloaded{next}
 		}
 	}
+}
+
+// pageOptions are the status page's: inside the Home Assistant add-on it is
+// the add-on's ingress panel and answers only to the ingress gateway.
+func pageOptions(done <-chan struct{}) bridge.HTTPOptions {
+	o := bridge.HTTPOptions{Done: done}
+	if addon.Detect(os.LookupEnv) {
+		o.PageAllow = status.AllowOnly(addon.IngressGateway())
+	}
+	return o
 }
 
 // shutdownGrace bounds the wait for the bridge to stop; with the HTTP

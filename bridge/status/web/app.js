@@ -42,7 +42,8 @@
     return Math.floor(h / 24) + " d " + (h % 24) + " h";
   }
   const age = (t) => (t ? duration((serverNow() - ms(t)) / 1000) : "–");
-  const ago = (t) => (t ? age(t) + " ago" : "never");
+  // Older than a day: the date says more than "81 d ago".
+  const ago = (t) => (!t ? "never" : serverNow() - ms(t) > 86400e3 ? localTime(t) : age(t) + " ago");
   const localTime = (t) => (t ? new Date(ms(t)).toLocaleString() : "");
 
   function formatValue(v) {
@@ -51,7 +52,8 @@
       if (typeof v.latitude === "number" && typeof v.longitude === "number") {
         return { text: v.latitude.toFixed(5) + ", " + v.longitude.toFixed(5) };
       }
-      return { text: JSON.stringify(v) };
+      if (Array.isArray(v)) return { text: v.map((x) => formatValue(x).text).join(", ") || "none" };
+      return { text: Object.entries(v).map(([k, x]) => k + ": " + formatValue(x).text).join(", ") };
     }
     return { text: String(v) };
   }
@@ -69,7 +71,7 @@
   // ---- bridge -------------------------------------------------------------
 
   function renderBridge(b) {
-    $("version").textContent = b.version ? "v" + b.version.replace(/^v/, "") : "";
+    $("version").textContent = /^v?\d/.test(b.version) ? "v" + b.version.replace(/^v/, "") : b.version;
     setBadge($("mqtt-state"), b.mqtt.connected ? "Connected" : "Disconnected", b.mqtt.connected ? "ok" : "bad");
     $("mqtt-url").textContent = b.mqtt.url || "";
     $("mqtt-base").textContent = b.mqtt.base_topic || "";
@@ -89,8 +91,12 @@
     if (c && typeof c === "object") {
       const balance = c.balance ?? c.credits ?? c.remaining;
       $("credits").textContent = balance !== undefined ? String(balance) : "–";
-      const rest = Object.entries(c).filter(([k]) => k !== "balance").map(([k, v]) => k + " " + formatValue(v).text);
-      $("credits-detail").textContent = rest.join(" · ");
+      const q = c.quota && typeof c.quota === "object" ? c.quota : null;
+      const parts = [];
+      if (q && typeof q.used === "number") parts.push(q.used + " used this period");
+      if (q && q.reset_at) parts.push("resets " + new Date(ms(q.reset_at)).toLocaleDateString());
+      if (!q && c.quota !== undefined) parts.push("quota " + formatValue(c.quota).text);
+      $("credits-detail").textContent = parts.join(" · ");
     } else {
       $("credits").textContent = "–";
       $("credits-detail").textContent = "no credits event yet";
