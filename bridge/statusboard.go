@@ -26,11 +26,14 @@ type statusBoard struct {
 	mu    sync.Mutex
 	cars  map[string]*boardItem // by VIN
 	sites map[string]*boardItem // by site id
+	last  *boardItem            // the item of the previous change: an event's values share it
 }
 
 // boardItem is the shown topics of one car or site, by the topic levels
 // after <base>/<VIN>/ or <base>/site/<id>/ ("v/BatteryLevel", "state", …).
 type boardItem struct {
+	kind    topic.Kind
+	id      string
 	entries map[string]*boardEntry
 }
 
@@ -80,18 +83,21 @@ func record[T ~string | ~[]byte](s *statusBoard, rest T, payload []byte) {
 	}
 	now := s.now()
 	s.mu.Lock()
-	items := s.cars
-	if kind == topic.Site {
-		items = s.sites
-	}
-	it := items[string(id)]
-	if it == nil {
-		if len(items) >= boardMaxItems {
-			s.mu.Unlock()
-			return
+	it := s.last
+	if it == nil || it.kind != kind || it.id != string(id) {
+		items := s.cars
+		if kind == topic.Site {
+			items = s.sites
 		}
-		it = &boardItem{entries: map[string]*boardEntry{}}
-		items[string(id)] = it
+		if it = items[string(id)]; it == nil {
+			if len(items) >= boardMaxItems {
+				s.mu.Unlock()
+				return
+			}
+			it = &boardItem{kind: kind, id: string(id), entries: map[string]*boardEntry{}}
+			items[it.id] = it
+		}
+		s.last = it
 	}
 	e := it.entries[string(key)]
 	if e == nil {

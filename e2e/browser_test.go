@@ -74,7 +74,11 @@ func screenText(value string) string {
 
 // ingressProxy stands in for Home Assistant's ingress: it serves the bridge
 // under ingressPrefix, strips the prefix and sends X-Ingress-Path.
-func ingressProxy(t *testing.T, target string) *httptest.Server {
+func ingressProxy(t *testing.T, target string) *httptest.Server { return proxyTo(t, target, false) }
+
+// proxyTo is ingressProxy; with noEvents it answers /api/events with 502,
+// like a proxy that cannot pass event streams through.
+func proxyTo(t *testing.T, target string, noEvents bool) *httptest.Server {
 	u, _ := url.Parse(target)
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
@@ -88,6 +92,10 @@ func ingressProxy(t *testing.T, target string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, ingressPrefix) {
 			http.NotFound(w, r) // what the page would hit with an absolute URL
+			return
+		}
+		if noEvents && strings.HasSuffix(r.URL.Path, "/api/events") {
+			http.Error(w, "no event streams here", http.StatusBadGateway)
 			return
 		}
 		proxy.ServeHTTP(w, r)
@@ -140,6 +148,17 @@ func TestStatusPageInBrowser(t *testing.T) {
 			  return !!c && c.querySelector("h3").textContent === %s && c.querySelectorAll("tbody tr").length > 3; })()`, q, name))
 	}
 	browser.WaitFor(ctx, "the live indicator", `document.getElementById("live-text").textContent === "Live"`)
+
+	// Every control has an accessible name.
+	var unnamed []string
+	if err := browser.Eval(`Array.from(document.querySelectorAll("input, select, button, [role=img]")).filter((e) =>
+	    !((e.getAttribute("aria-label") || "").trim() || (e.labels && Array.from(e.labels).some((l) => l.textContent.trim())) ||
+	      (e.tagName === "BUTTON" && e.textContent.trim()))).map((e) => e.outerHTML.slice(0, 120))`, &unnamed); err != nil {
+		t.Fatal(err)
+	}
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
+	}
 
 	// A value on screen is the API's value.
 	var shown map[string]string
@@ -234,4 +253,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if p := browser.Problems(); len(p) > 0 {
 		t.Errorf("browser console errors/warnings:\n%s", strings.Join(p, "\n"))
 	}
+
+	// Behind a proxy that cannot pass event streams through, the page polls
+	// /api/status instead (the console then reports the failed stream).
+	noEvents := proxyTo(t, base, true)
+	browser.Navigate(noEvents.URL + ingressPrefix + "/")
+	browser.WaitFor(ctx, "the polling fallback", `document.getElementById("live-text").textContent === "Live (polling)" &&
+	    document.querySelectorAll('article.card[data-key^="v:"] tbody tr').length > 6`)
 }

@@ -383,8 +383,9 @@
     });
     es.onerror = () => {
       setLive("off", "Reconnecting…");
-      // A proxy that does not pass event streams through: poll instead.
-      if (!got && ++failures >= 2) { es.close(); poll(); }
+      // The browser gave up (an answer that is not an event stream), or a
+      // proxy that does not pass event streams through: poll instead.
+      if (es.readyState === EventSource.CLOSED || (!got && ++failures >= 2)) { es.close(); poll(); }
     };
   }
 
