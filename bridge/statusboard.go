@@ -161,57 +161,90 @@ func hasPrefix[T ~string | ~[]byte](s T, prefix string) bool {
 	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
 }
 
-// fill adds the board's topics to the cars of snap (which the
-// bridge filled from its own state) and adds the energy sites.
+// fill adds the board's topics to the cars of snap (which the bridge filled
+// from its own state) and adds the energy sites. Under the board's lock it
+// only copies the entries into one buffer; decoding, unit lookups and
+// sorting happen after, so a large fleet holds up no publish for long.
 func (s *statusBoard) fill(snap *status.Snapshot, units catalog.Units) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	cars, sites, buf := s.copyEntries(snap)
+	payload := func(e rawEntry) []byte { return buf[e.off : e.off+e.n] }
 	for i := range snap.Vehicles {
 		v := &snap.Vehicles[i]
-		it := s.cars[v.VIN]
-		if it == nil {
-			continue
-		}
-		for key, e := range it.entries {
-			switch {
-			case key == topic.State:
-				v.State = string(e.payload)
-			case key == topic.CommandResult:
-				v.LastCommand = status.PayloadValue(e.payload)
-			case key == topic.FieldsStatus:
-				v.FieldsStatus = status.PayloadValue(e.payload)
-			case key == topic.Availability, key == topic.LastSeen:
+		for _, e := range cars[i] {
+			p := payload(e)
+			switch e.key {
+			case topic.State:
+				v.State = string(p)
+			case topic.CommandResult:
+				v.LastCommand = status.PayloadValue(p)
+			case topic.FieldsStatus:
+				v.FieldsStatus = status.PayloadValue(p)
+			case topic.Availability, topic.LastSeen:
 				// the bridge's own state has them
 			default:
-				name := strings.TrimPrefix(key, topic.LevelValue+"/")
+				name := strings.TrimPrefix(e.key, topic.LevelValue+"/")
 				v.Fields = append(v.Fields, status.Field{
-					Name: name, Value: status.PayloadValue(e.payload), Unit: unitOf(key, name, units), UpdatedAt: e.at,
+					Name: name, Value: status.PayloadValue(p), Unit: unitOf(e.key, name, units), UpdatedAt: e.at,
 				})
 			}
 		}
 		slices.SortFunc(v.Fields, func(a, b status.Field) int { return strings.Compare(a.Name, b.Name) })
 	}
-	for id, it := range s.sites {
+	for id, entries := range sites {
 		site := status.Site{ID: id, Name: "Energy site " + last(id, 6)}
-		for key, e := range it.entries {
-			switch key {
+		for _, e := range entries {
+			p := payload(e)
+			switch e.key {
 			case topic.Availability:
-				site.Availability = string(e.payload)
+				site.Availability = string(p)
 			case topic.LastSeen:
-				if t, err := time.Parse(time.RFC3339, string(e.payload)); err == nil {
+				if t, err := time.Parse(time.RFC3339, string(p)); err == nil {
 					site.LastSeen = &t
 				}
 			default:
-				if key == "site_info/site_name" && len(e.payload) > 0 {
-					site.Name = string(e.payload)
+				if e.key == "site_info/site_name" && len(p) > 0 {
+					site.Name = string(p)
 				}
-				site.Values = append(site.Values, status.Field{Name: key, Value: status.PayloadValue(e.payload), UpdatedAt: e.at})
+				site.Values = append(site.Values, status.Field{Name: e.key, Value: status.PayloadValue(p), Unit: siteUnit(e.key), UpdatedAt: e.at})
 			}
 		}
 		slices.SortFunc(site.Values, func(a, b status.Field) int { return strings.Compare(a.Name, b.Name) })
 		snap.Sites = append(snap.Sites, site)
 	}
 	slices.SortFunc(snap.Sites, func(a, b status.Site) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// rawEntry is a board entry copied out: its payload is buf[off:off+n].
+type rawEntry struct {
+	key    string
+	off, n int
+	at     time.Time
+}
+
+// copyEntries copies, under the lock, the entries of snap's cars (by index)
+// and of every site, with all payloads in one buffer.
+func (s *statusBoard) copyEntries(snap *status.Snapshot) (cars [][]rawEntry, sites map[string][]rawEntry, buf []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	copyItem := func(it *boardItem) []rawEntry {
+		out := make([]rawEntry, 0, len(it.entries))
+		for key, e := range it.entries {
+			out = append(out, rawEntry{key: key, off: len(buf), n: len(e.payload), at: e.at})
+			buf = append(buf, e.payload...)
+		}
+		return out
+	}
+	cars = make([][]rawEntry, len(snap.Vehicles))
+	for i, v := range snap.Vehicles {
+		if it := s.cars[v.VIN]; it != nil {
+			cars[i] = copyItem(it)
+		}
+	}
+	sites = make(map[string][]rawEntry, len(s.sites))
+	for id, it := range s.sites {
+		sites[id] = copyItem(it)
+	}
+	return cars, sites, buf
 }
 
 // unitOf is the unit of a car topic under the configured units: the
@@ -225,6 +258,22 @@ func unitOf(key, name string, units catalog.Units) string {
 	}
 	if f, ok := catalog.Lookup(name); ok {
 		return f.UnitFor(units)
+	}
+	return ""
+}
+
+// siteUnit is the unit of an energy-site value, which Teslemetry sends in
+// W, Wh and percent: powers in W, stored energy and the energy totals in
+// Wh, percentages in %.
+func siteUnit(key string) string {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	switch {
+	case strings.HasSuffix(name, "_power"):
+		return "W"
+	case strings.HasPrefix(key, "energy_totals/"), name == "energy_left", name == "total_pack_energy":
+		return "Wh"
+	case name == "percentage_charged", strings.HasSuffix(name, "_percent"):
+		return "%"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -78,6 +79,19 @@ func TestStatusBoardKeepsShownTopics(t *testing.T) {
 	if site.ID != "12345" || site.Name != "Home" || site.Availability != "online" || len(site.Values) != 2 {
 		t.Errorf("site %+v", site)
 	}
+	if f := site.Values[0]; f.Name != "live_status/solar_power" || f.Unit != "W" || string(f.Value) != "3200" {
+		t.Errorf("site value %+v", f)
+	}
+	for key, want := range map[string]string{
+		"live_status/battery_power": "W", "wall_connectors/PGT123/wall_connector_power": "W",
+		"live_status/percentage_charged": "%", "site_info/backup_reserve_percent": "%",
+		"live_status/energy_left": "Wh", "energy_totals/solar_energy_exported": "Wh",
+		"live_status/grid_status": "", "site_info/site_name": "",
+	} {
+		if got := siteUnit(key); got != want {
+			t.Errorf("siteUnit(%s) = %q, want %q", key, got, want)
+		}
+	}
 	if !v.Fields[0].UpdatedAt.Equal(time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC)) {
 		t.Errorf("updated_at %v", v.Fields[0].UpdatedAt)
 	}
@@ -126,5 +140,36 @@ func TestStatusBoardDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, func() { s.Publish(mqttpub.Value, state, online) }); n != 0 {
 		t.Errorf("a changed availability allocates %v times", n)
+	}
+}
+
+// BenchmarkStatusSnapshot is the cost of one page snapshot of a large fleet
+// (100 cars × 60 values); the "locked" part is how long publishes may wait
+// for it.
+func BenchmarkStatusSnapshot(b *testing.B) {
+	b.Run("total", func(b *testing.B) { benchSnapshot(b, false) })
+	b.Run("locked", func(b *testing.B) { benchSnapshot(b, true) })
+}
+
+func benchSnapshot(b *testing.B, lockedOnly bool) {
+	s, _ := testBoard()
+	tp := topic.New("teslemetry", "homeassistant")
+	snap := status.Snapshot{}
+	for c := range 100 {
+		vin := fmt.Sprintf("5YJ3E7EB9NF%06d", c)
+		snap.Vehicles = append(snap.Vehicles, status.Vehicle{VIN: vin})
+		for f := range 60 {
+			s.Publish(mqttpub.Value, tp.Value(vin, fmt.Sprintf("Field%02d", f)), []byte("123.456"))
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cp := snap
+		cp.Vehicles = append([]status.Vehicle(nil), snap.Vehicles...)
+		if lockedOnly {
+			s.copyEntries(&cp)
+			continue
+		}
+		s.fill(&cp, catalog.UnitsNative)
 	}
 }
