@@ -75,5 +75,5 @@ func (s *streamingConfig) publish(vin string, st fieldconfig.Status) {
 	if v, ok := b.router.vehicles[vin]; ok {
 		b.ha.announceFieldsStatus(v)
 	}
-	b.pub.Publish(mqttpub.Value, b.topics.Vehicle(vin, topic.FieldsStatus), payload)
+	b.board.Publish(mqttpub.Value, b.topics.Vehicle(vin, topic.FieldsStatus), payload) // the status page shows it too
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
 const (
@@ -225,5 +226,36 @@ func nextStatus(t *testing.T, r *bufio.Reader) string {
 		case strings.HasPrefix(line, "data: ") && event == "status":
 			return line[6:]
 		}
+	}
+}
+
+// The field-configuration outcome reaches the page as fields_status.
+func TestStatusPageShowsFieldsStatus(t *testing.T) {
+	api := testkit.NewFieldConfigAPI(token)
+	api.SetConfig(vin1, map[string]string{"BatteryLevel": `{"interval_seconds":300}`})
+	h := startFieldsBridge(t, api, "  fields:\n    BatteryLevel: 60\n")
+	srv := httptest.NewServer(bridge.HTTPHandler(h.bridge, nil))
+	t.Cleanup(srv.Close)
+	h.snapshot(`{"vin":"` + vin1 + `","data":{"BatteryLevel":50}}`)
+	h.sub.WaitUntil("fields_status", 10*time.Second, func(l map[string]string) bool { return l["teslemetry/"+vin1+"/fields_status"] != "" })
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body := get(t, srv.URL+"/api/status")
+		var p struct {
+			Vehicles []struct {
+				FieldsStatus *fieldsStatus `json:"fields_status"`
+			} `json:"vehicles"`
+		}
+		_ = json.Unmarshal([]byte(body), &p)
+		if len(p.Vehicles) == 1 && p.Vehicles[0].FieldsStatus != nil {
+			if fs := p.Vehicles[0].FieldsStatus; !fs.OK || strings.Join(fs.Changed, ",") != "BatteryLevel" {
+				t.Errorf("fields_status on the page = %+v", fs)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no fields_status on the page: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/redact"
 )
 
 // Source is what the page shows: the bridge implements it.
@@ -58,7 +60,7 @@ type Handler struct {
 	o       Options
 	mux     *http.ServeMux
 	index   []byte
-	secrets [][]byte
+	redact  *redact.Redactor
 	clients chan struct{} // one token per open event stream
 
 	mu     sync.Mutex // guards the cached snapshot below
@@ -95,15 +97,13 @@ func New(o Options) *Handler {
 	}
 	h := &Handler{o: o, mux: http.NewServeMux(), clients: make(chan struct{}, o.MaxClients)}
 	h.index, _ = webFS.ReadFile("web/index.html")
+	var secrets []string
 	for _, s := range o.Secrets {
-		if len(s) < minSecret {
-			continue
-		}
-		h.secrets = append(h.secrets, []byte(s))
-		if q, _ := json.Marshal(s); !bytes.Equal(q[1:len(q)-1], []byte(s)) {
-			h.secrets = append(h.secrets, q[1:len(q)-1]) // as it appears inside a JSON string
+		if len(s) >= minSecret {
+			secrets = append(secrets, s)
 		}
 	}
+	h.redact = redact.New(secrets...)
 	assets, _ := fs.Sub(webFS, "web")
 	h.mux.HandleFunc("GET /{$}", h.serveIndex)
 	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
@@ -166,9 +166,7 @@ func (h *Handler) snapshotJSON() []byte {
 	if err != nil {
 		data = []byte(`{"error":"snapshot could not be encoded"}`)
 	}
-	for _, secret := range h.secrets {
-		data = bytes.ReplaceAll(data, secret, []byte("<redacted>"))
-	}
+	data = h.redact.Bytes(data)
 	h.cached, h.at = data, now
 	return data
 }
