@@ -244,6 +244,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	browser.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}, nil)
 	browser.WaitFor(ctx, "the page to fit a 390 px wide phone", `document.documentElement.scrollWidth <= 390`)
 	browser.Screenshot(artifacts + "/status-page-phone.png")
+	browser.ScreenshotTop(artifacts+"/status-page-phone-top.png", 1200)
 
 	// Standalone, at the root of http.listen.
 	browser.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)

@@ -320,7 +320,12 @@ func (c *Chromium) WaitFor(ctx context.Context, what, expr string) {
 }
 
 // Screenshot saves a PNG of the whole page.
-func (c *Chromium) Screenshot(path string) {
+func (c *Chromium) Screenshot(path string) { c.screenshot(path, 0) }
+
+// ScreenshotTop saves a PNG of the top of the page, at most maxHeight CSS pixels.
+func (c *Chromium) ScreenshotTop(path string, maxHeight float64) { c.screenshot(path, maxHeight) }
+
+func (c *Chromium) screenshot(path string, maxHeight float64) {
 	c.t.Helper()
 	var m struct {
 		Content struct {
@@ -329,6 +334,9 @@ func (c *Chromium) Screenshot(path string) {
 		} `json:"cssContentSize"`
 	}
 	c.Call("Page.getLayoutMetrics", nil, &m)
+	if maxHeight > 0 && m.Content.Height > maxHeight {
+		m.Content.Height = maxHeight
+	}
 	var shot struct {
 		Data string `json:"data"`
 	}
