@@ -103,6 +103,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		sub.WaitFor("teslemetry/"+vin1+"/availability", "offline", 10*time.Second)
 		health := httpGet(t, "http://"+listen+"/healthz")
 		metrics := httpGet(t, "http://"+listen+"/metrics")
+		page := httpGet(t, "http://"+listen+"/") + httpGet(t, "http://"+listen+"/assets/app.js")
+		api := httpGet(t, "http://"+listen+"/api/status")
+		if !strings.Contains(api, `"vin":"`+vin1+`"`) || !strings.Contains(api, `"name":"Gear"`) {
+			t.Errorf("/api/status lacks the car: %.300s", api)
+		}
 		if !strings.Contains(health, "503") {
 			t.Errorf("/healthz with a rejected token: %s", health)
 		}
@@ -116,12 +121,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 		noSecrets(t, "the debug log", out, secrets...)
 		noSecrets(t, "/healthz", health, secrets...)
 		noSecrets(t, "/metrics", metrics, secrets...)
+		noSecrets(t, "the status page", page, secrets...)
+		noSecrets(t, "/api/status", api, secrets...)
 		n := 0
 		for _, m := range sub.Messages() {
 			noSecrets(t, "topic "+m.Topic, m.Topic+" "+m.Payload, secrets...)
 			n++
 		}
-		t.Logf("checked %d log bytes at debug level, %d MQTT messages (incl. bridge/info), /healthz and /metrics", len(out), n)
+		t.Logf("checked %d log bytes at debug level, %d MQTT messages (incl. bridge/info), /healthz, /metrics, the status page and /api/status", len(out), n)
 	})
 
 	t.Run("check-config", func(t *testing.T) {
