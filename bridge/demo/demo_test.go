@@ -3,7 +3,11 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,4 +98,67 @@ func TestDemoOncePublishesBothCars(t *testing.T) {
 		return l["teslemetry/7SAYGDEE1PA098765/v/DetailedChargeState"] == "Disconnected" &&
 			l["teslemetry/5YJ3E7EB9NF123456/state"] == "asleep" && l["teslemetry/bridge/state"] == "offline"
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With HTTP set the demo serves the status page, and /api/status has both cars.
+func TestDemoServesTheStatusPage(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{MQTTURL: b.URL(), HTTP: "127.0.0.1:0", Speed: 5, Out: &out, Version: "test"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := regexp.MustCompile(`# status page on (http://\S+)/`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
+			resp, err := http.Get(m[1] + "/api/status")
+			if err == nil {
+				var s struct {
+					Vehicles []struct {
+						VIN    string            `json:"vin"`
+						Fields []json.RawMessage `json:"fields"`
+					} `json:"vehicles"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&s)
+				resp.Body.Close()
+				if len(s.Vehicles) == 2 && len(s.Vehicles[0].Fields) > 3 && len(s.Vehicles[1].Fields) > 3 {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no status page with both cars within 20 s; output:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
