@@ -126,7 +126,7 @@
     c.chartSelect = el("select", { id: id + "-chart-field", "aria-label": "Field shown in the chart" });
     c.chartSelect.addEventListener("change", () => { c.chartField = c.chartSelect.value; drawChart(c); });
     c.chartNow = el("span", { class: "chart-now" });
-    c.svg = svgEl("svg", { class: "chart", viewBox: "0 0 600 110", preserveAspectRatio: "none", role: "img" });
+    c.svg = svgEl("svg", { class: "chart", viewBox: "0 0 600 110", preserveAspectRatio: "none", role: "img", "aria-label": "Chart, no data yet" });
     c.scaleMin = el("span");
     c.scaleMax = el("span");
     c.chartSpan = el("span", { class: "muted small" });
