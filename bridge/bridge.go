@@ -207,10 +207,13 @@ func (b *Bridge) handleData(st *stream, data []byte) {
 		}
 		return
 	}
+	now := b.now()
 	if st != nil {
-		st.lastEventAt = b.now()
+		st.lastEventAt = now
 	}
+	b.board.eventAt(now) // the time of change the status page shows for this event's values
 	b.router.route(st, &ev)
+	b.board.eventAt(time.Time{})
 }
 
 // Ingest publishes an event that arrived by webhook (README, "Webhooks").

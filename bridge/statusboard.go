@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
@@ -22,6 +23,10 @@ type statusBoard struct {
 	base  string // "<base>/"
 	now   func() time.Time
 	notif status.Notifier
+	// stamp is the time of the event being routed (Unix ns), 0 between
+	// events: the values of one event changed at the same moment, and
+	// reading the clock once per event rather than per value is cheaper.
+	stamp atomic.Int64
 
 	mu    sync.Mutex
 	cars  map[string]*boardItem // by VIN
@@ -56,6 +61,16 @@ func newStatusBoard(next Publisher, topics topic.Scheme, now func() time.Time) *
 	}
 }
 
+// eventAt sets the time of change for the values of the event about to be
+// routed; the zero time ends it (the clock is read per change again).
+func (s *statusBoard) eventAt(t time.Time) {
+	if t.IsZero() {
+		s.stamp.Store(0)
+		return
+	}
+	s.stamp.Store(t.UnixNano())
+}
+
 func (s *statusBoard) Publish(class mqttpub.Class, t string, payload []byte) bool {
 	changed := s.next.Publish(class, t, payload)
 	if changed && len(t) > len(s.base) && t[:len(s.base)] == s.base {
@@ -81,7 +96,12 @@ func record[T ~string | ~[]byte](s *statusBoard, rest T, payload []byte) {
 	if kind == topic.None || !shown(kind, key) || len(payload) > boardMaxPayload {
 		return
 	}
-	now := s.now()
+	var now time.Time
+	if ns := s.stamp.Load(); ns != 0 {
+		now = time.Unix(0, ns).UTC()
+	} else {
+		now = s.now().UTC()
+	}
 	s.mu.Lock()
 	it := s.last
 	if it == nil || it.kind != kind || it.id != string(id) {
