@@ -36,8 +36,8 @@ type Dispatcher struct {
 	o    DispatcherOptions
 	deny map[string]bool
 
-	mu         sync.Mutex
-	logged     map[string]time.Time // ignore reason → last log
+	mu     sync.Mutex
+	logged map[string]time.Time // ignore reason → last log
 }
 
 // NewDispatcher returns a dispatcher.

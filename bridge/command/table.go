@@ -178,7 +178,7 @@ const DefaultMaxChargeCurrent = 48
 // are deliberately absent: they exist only as raw commands.
 var controls = []Control{
 	{Name: "lock", Target: Vehicle, Platform: PlatformLock, Endpoint: EndpointCommand, Label: "Lock", Input: InputChoice,
-		Choices: []Choice{{Payload: "LOCK", Action: cmd("door_lock")}, {Payload: "UNLOCK", Action: cmd("door_unlock")}},
+		Choices:    []Choice{{Payload: "LOCK", Action: cmd("door_lock")}, {Payload: "UNLOCK", Action: cmd("door_unlock")}},
 		StateField: "Locked"},
 	{Name: "charging", Target: Vehicle, Platform: PlatformSwitch, Endpoint: EndpointCommand, Label: "Charging", Icon: "mdi:ev-station",
 		Input:      InputChoice,
