@@ -4,21 +4,23 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // TestTableMatchesDiscovery: every control of the table has its Home
 // Assistant entity, on the platform discovery knows it by, reading the state
 // field that announces it, and sending the payloads the table accepts.
 func TestTableMatchesDiscovery(t *testing.T) {
-	o := discovery.Options{BaseTopic: "teslemetry", Prefix: "homeassistant", Units: discovery.UnitsNative}
-	v := discovery.Vehicle{VIN: testVIN, Name: "Car"}
+	o := ha.Options{Topics: topic.New("teslemetry", "homeassistant"), Units: catalog.UnitsNative}
+	v := ha.Vehicle{VIN: testVIN, Name: "Car"}
 	for _, c := range Controls(Vehicle) {
-		if c.Name == discovery.ClimateTemperatureControl {
+		if c.Name == ha.ClimateTemperatureControl {
 			continue
 		}
-		if discovery.VehicleControlPlatforms[c.Name] != string(c.Platform) {
-			t.Errorf("%s: platform %s, discovery says %s", c.Name, c.Platform, discovery.VehicleControlPlatforms[c.Name])
+		if ha.VehicleControlPlatforms[c.Name] != string(c.Platform) {
+			t.Errorf("%s: platform %s, discovery says %s", c.Name, c.Platform, ha.VehicleControlPlatforms[c.Name])
 		}
 		m, ok := o.VehicleControlEntity(v, c.Spec(), 0)
 		if !ok {
@@ -29,7 +31,7 @@ func TestTableMatchesDiscovery(t *testing.T) {
 		if err := json.Unmarshal(m.Payload, &cfg); err != nil {
 			t.Fatal(err)
 		}
-		st := discovery.VehicleControlStateTopic(c.Name)
+		st := ha.VehicleControlStateTopic(c.Name)
 		switch {
 		case c.StateField == "" && st != "":
 			t.Errorf("%s: button with state %s", c.Name, st)
@@ -67,17 +69,17 @@ func TestTableMatchesDiscovery(t *testing.T) {
 			}
 		}
 	}
-	s := discovery.ControlSite{ID: "123"}
+	s := ha.ControlSite{ID: "123"}
 	for _, c := range Controls(Site) {
-		if discovery.SiteControlPlatforms[c.Name] != string(c.Platform) {
+		if ha.SiteControlPlatforms[c.Name] != string(c.Platform) {
 			t.Errorf("%s: platform", c.Name)
 		}
 		if _, ok := o.SiteControlEntity(s, c.Spec()); !ok {
 			t.Errorf("site %s: no entity", c.Name)
 		}
 	}
-	if len(discovery.VehicleControlPlatforms) != len(Controls(Vehicle))-1 || len(discovery.SiteControlPlatforms) != len(Controls(Site)) {
-		t.Errorf("discovery knows %d/%d controls", len(discovery.VehicleControlPlatforms), len(discovery.SiteControlPlatforms))
+	if len(ha.VehicleControlPlatforms) != len(Controls(Vehicle))-1 || len(ha.SiteControlPlatforms) != len(Controls(Site)) {
+		t.Errorf("discovery knows %d/%d controls", len(ha.VehicleControlPlatforms), len(ha.SiteControlPlatforms))
 	}
 }
 

@@ -1,9 +1,12 @@
-package discovery
+package ha
 
 import (
 	"encoding/json"
 	"math"
 	"strings"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // Controls: Home Assistant entities that send commands (docs/commands.md).
@@ -143,7 +146,7 @@ func stateMap(keys, values []string) string {
 const tplOpenClosedBool = "{{ 'open' if value == 'true' else ('closed' if value == 'false' else None) }}"
 
 func optionsOf(field string) []string {
-	f, ok := Lookup(field)
+	f, ok := catalog.Lookup(field)
 	if !ok {
 		panic("discovery: control state field " + field + " is not in the catalog")
 	}
@@ -281,7 +284,7 @@ func (o Options) controlBody(c ControlSpec, st controlState, readTopic func(stri
 		cc.CurrentTemperatureTopic, cc.CurrentTemperatureTemplate = readTopic("v/"+climateCurrentField), tplValue
 		lo, hi := c.Min, c.Max
 		cc.TemperatureUnit, cc.TempStep, cc.Precision = "C", 0.5, 0.5
-		if o.Units == UnitsImperial {
+		if o.Units == catalog.UnitsImperial {
 			lo, hi = math.Round(lo*9/5+32), math.Round(hi*9/5+32)
 			cc.TemperatureUnit, cc.TempStep, cc.Precision = "F", 1, 1
 		}
@@ -302,8 +305,8 @@ func (o Options) VehicleControlEntity(v Vehicle, c ControlSpec, maxCurrent float
 		return Message{}, false
 	}
 	st := vehicleControlStates[c.Name]
-	read := func(rest string) string { return o.vehicleTopic(v, rest) }
-	set := func(level string) string { return o.vehicleTopic(v, "set/"+level) }
+	read := func(rest string) string { return o.vehicleTopic(v, strings.Split(rest, "/")...) }
+	set := func(level string) string { return o.vehicleTopic(v, topic.LevelSet, level) }
 	max := 0.0
 	if c.Name == "charge_current" {
 		max = maxCurrent
@@ -312,23 +315,14 @@ func (o Options) VehicleControlEntity(v Vehicle, c ControlSpec, maxCurrent float
 	if !ok {
 		return Message{}, false
 	}
-	node := o.id() + "_" + idPart(v.VIN)
-	name := v.Name
-	if strings.TrimSpace(name) == "" {
-		name = DeviceName("", "", v.VIN)
-	}
-	vslug := slug(name)
-	if vslug == "" {
-		vslug = slug(DeviceName("", "", v.VIN))
-	}
-	object := idPart(c.Name)
-	cc.UniqueID = node + "_" + object
-	cc.DefaultEntityID = c.Platform + "." + vslug + "_" + snake(object)
-	cc.Availability, cc.AvailabilityMode = []availability{{o.bridgeStateTopic()}, {o.vehicleTopic(v, "availability")}}, "all"
-	cc.Device = device{Identifiers: []string{node}, Name: name, Manufacturer: "Tesla", Model: v.Model,
-		SerialNumber: v.VIN, SWVersion: v.SWVersion, ViaDevice: o.bridgeID()}
-	cc.Origin = o.origin()
-	return Message{Topic: o.Prefix + "/" + c.Platform + "/" + node + "/" + object + "/config", Payload: encodeAny(cc)}, true
+	// The common part (ids, availability, device, origin) is built the way
+	// every other entity of the car is.
+	base := o.vehicleMessage(v, c.Platform, c.Name, config{}, nil)
+	var common config
+	_ = json.Unmarshal(base.Payload, &common)
+	cc.UniqueID, cc.DefaultEntityID = common.UniqueID, common.DefaultEntityID
+	cc.Availability, cc.AvailabilityMode, cc.Device, cc.Origin = common.Availability, common.AvailabilityMode, common.Device, common.Origin
+	return Message{Topic: base.Topic, Payload: encodeAny(cc)}, true
 }
 
 // VehicleControlStateTopic is the topic level under <base>/<VIN>/ whose
@@ -347,33 +341,32 @@ func (o Options) SiteControlEntity(s ControlSite, c ControlSpec) (Message, bool)
 	if !known {
 		return Message{}, false
 	}
-	base := o.BaseTopic + "/site/" + s.ID + "/"
-	read := func(rest string) string { return base + rest }
-	set := func(level string) string { return base + "set/" + level }
+	read := func(rest string) string { return o.Topics.Site(s.ID, strings.Split(rest, "/")...) }
+	set := func(level string) string { return o.Topics.Site(s.ID, topic.LevelSet, level) }
 	cc, ok := o.controlBody(c, st, read, set, 0)
 	if !ok {
 		return Message{}, false
 	}
-	node := o.id() + "_site_" + idPart(s.ID)
-	object := idPart(c.Name)
+	node := o.Topics.SiteNode(s.ID)
+	object := topic.IDPart(c.Name)
 	cc.UniqueID = node + "_" + object
-	cc.DefaultEntityID = c.Platform + "." + siteSlug(s) + "_" + snake(object)
-	cc.Availability, cc.AvailabilityMode = []availability{{o.bridgeStateTopic()}, {base + "availability"}}, "all"
+	cc.DefaultEntityID = c.Platform + "." + siteSlug(s) + "_" + catalog.Snake(object)
+	cc.Availability, cc.AvailabilityMode = []availability{{o.Topics.BridgeState()}, {o.Topics.Site(s.ID, topic.Availability)}}, "all"
 	cc.Device = o.siteDevice(s)
 	cc.Origin = o.origin()
-	return Message{Topic: o.Prefix + "/" + c.Platform + "/" + node + "/" + object + "/config", Payload: encodeAny(cc)}, true
+	return Message{Topic: o.Topics.DiscoveryConfig(c.Platform, node, object), Payload: encodeAny(cc)}, true
 }
 
 func siteSlug(s ControlSite) string {
 	if sl := slug(SiteDeviceName(s.Name, s.ID)); sl != "" {
 		return sl
 	}
-	return "energy_site_" + strings.ToLower(idPart(s.ID))
+	return "energy_site_" + strings.ToLower(topic.IDPart(s.ID))
 }
 
 func (o Options) siteDevice(s ControlSite) device {
-	return device{Identifiers: []string{o.id() + "_site_" + idPart(s.ID)}, Name: SiteDeviceName(s.Name, s.ID),
-		Manufacturer: "Tesla", Model: s.Model, ViaDevice: o.bridgeID()}
+	return device{Identifiers: []string{o.Topics.SiteNode(s.ID)}, Name: SiteDeviceName(s.Name, s.ID),
+		Manufacturer: "Tesla", Model: s.Model, ViaDevice: o.Topics.BridgeNode()}
 }
 
 // lastCommandTemplate shows ok, or the reason of a failed command.
@@ -383,23 +376,23 @@ const lastCommandTemplate = "{{ (('ok' if value_json.ok else value_json.reason) 
 // <base>/<VIN>/command_result (unknown until the first command).
 func (o Options) LastCommandEntity(v Vehicle) Message {
 	c := config{Name: "Last command", EntityCategory: "diagnostic", EnabledByDefault: true, Icon: "mdi:console",
-		StateTopic: o.vehicleTopic(v, "command_result"), ValueTemplate: lastCommandTemplate,
-		JSONAttributesTopic: o.vehicleTopic(v, "command_result")}
-	return o.vehicleMessage(v, ComponentSensor, LastCommandObject, c, nil)
+		StateTopic: o.vehicleTopic(v, topic.CommandResult), ValueTemplate: lastCommandTemplate,
+		JSONAttributesTopic: o.vehicleTopic(v, topic.CommandResult)}
+	return o.vehicleMessage(v, catalog.ComponentSensor, LastCommandObject, c, nil)
 }
 
 // SiteLastCommandEntity is LastCommandEntity for an energy site.
 func (o Options) SiteLastCommandEntity(s ControlSite) Message {
-	base := o.BaseTopic + "/site/" + s.ID + "/"
+	result := o.Topics.Site(s.ID, topic.CommandResult)
 	c := config{Name: "Last command", EntityCategory: "diagnostic", EnabledByDefault: true, Icon: "mdi:console",
-		StateTopic: base + "command_result", ValueTemplate: lastCommandTemplate, JSONAttributesTopic: base + "command_result"}
-	node := o.id() + "_site_" + idPart(s.ID)
+		StateTopic: result, ValueTemplate: lastCommandTemplate, JSONAttributesTopic: result}
+	node := o.Topics.SiteNode(s.ID)
 	c.UniqueID = node + "_" + LastCommandObject
-	c.DefaultEntityID = ComponentSensor + "." + siteSlug(s) + "_" + LastCommandObject
-	c.Availability, c.AvailabilityMode = []availability{{o.bridgeStateTopic()}, {base + "availability"}}, "all"
+	c.DefaultEntityID = catalog.ComponentSensor + "." + siteSlug(s) + "_" + LastCommandObject
+	c.Availability, c.AvailabilityMode = []availability{{o.Topics.BridgeState()}, {o.Topics.Site(s.ID, topic.Availability)}}, "all"
 	c.Device = o.siteDevice(s)
 	c.Origin = o.origin()
-	return Message{Topic: o.Prefix + "/" + ComponentSensor + "/" + node + "/" + LastCommandObject + "/config", Payload: encode(c)}
+	return Message{Topic: o.Topics.DiscoveryConfig(catalog.ComponentSensor, node, LastCommandObject), Payload: encode(c)}
 }
 
 // LastCommandObject is the object id of the "Last command" sensor.

@@ -1,4 +1,4 @@
-package discovery
+package ha
 
 import (
 	"encoding/json"
@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
 
 // testControls mirrors the command table (bridge/command), which checks
@@ -197,7 +200,7 @@ func checkControl(t *testing.T, m Message, avail []string, node string) map[stri
 }
 
 func TestHARulesEveryControl(t *testing.T) {
-	for _, u := range []Units{UnitsNative, UnitsMetric, UnitsImperial} {
+	for _, u := range []catalog.Units{catalog.UnitsNative, catalog.UnitsMetric, catalog.UnitsImperial} {
 		o := testOptions
 		o.Units = u
 		vin := testVehicle.VIN
@@ -219,11 +222,11 @@ func TestHARulesEveryControl(t *testing.T) {
 			}
 			ids[c["unique_id"].(string)], ids[c["default_entity_id"].(string)] = true, true
 			if spec.Platform == ComponentClimate {
-				unit := map[Units]string{UnitsNative: "C", UnitsMetric: "C", UnitsImperial: "F"}[u]
+				unit := map[catalog.Units]string{catalog.UnitsNative: "C", catalog.UnitsMetric: "C", catalog.UnitsImperial: "F"}[u]
 				if c["temperature_unit"] != unit {
 					t.Errorf("%s: climate unit %v under %s", m.Topic, c["temperature_unit"], u)
 				}
-				if u == UnitsImperial && (c["min_temp"] != float64(59) || c["max_temp"] != float64(82)) {
+				if u == catalog.UnitsImperial && (c["min_temp"] != float64(59) || c["max_temp"] != float64(82)) {
 					t.Errorf("climate limits in °F: %v..%v", c["min_temp"], c["max_temp"])
 				}
 				if c["temperature_command_topic"] != "teslemetry/"+vin+"/set/climate_temperature" || c["mode_command_topic"] != "teslemetry/"+vin+"/set/climate" {
@@ -359,8 +362,8 @@ func TestControlsPublishableAndOurs(t *testing.T) {
 		if !ok {
 			continue
 		}
-		ct, _ := testOptions.ParseConfigTopic(m.Topic)
-		if !Publishable(NodeVehicle, ct.Component, ct.Object) {
+		ct, _ := testOptions.Topics.ParseConfig(m.Topic)
+		if !Publishable(topic.Vehicle, ct.Component, ct.Object) {
 			t.Errorf("%s: not publishable", m.Topic)
 		}
 		if !testOptions.Ours(ct.Node, m.Payload) {
@@ -371,7 +374,7 @@ func TestControlsPublishableAndOurs(t *testing.T) {
 		}
 	}
 	m := testOptions.LastCommandEntity(testVehicle)
-	if ct, _ := testOptions.ParseConfigTopic(m.Topic); !Publishable(NodeVehicle, ct.Component, ct.Object) {
+	if ct, _ := testOptions.Topics.ParseConfig(m.Topic); !Publishable(topic.Vehicle, ct.Component, ct.Object) {
 		t.Errorf("%s: not publishable", m.Topic)
 	}
 	for _, spec := range testSiteControls {
