@@ -3,9 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
@@ -93,5 +96,36 @@ func TestDemoOncePublishesBothCars(t *testing.T) {
 		}
 		return l["teslemetry/7SAYGDEE1PA098765/v/DetailedChargeState"] == "Disconnected" &&
 			l["teslemetry/5YJ3E7EB9NF123456/state"] == "asleep" && l["teslemetry/bridge/state"] == "offline"
+	})
+}
+
+// The demo answers commands itself: a lock and a charge limit sent over MQTT
+// show in the simulated car's next values, with an ok result.
+func TestDemoAnswersCommands(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub := testkit.Subscribe(t, b.URL(), "teslemetry/#")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, Options{MQTTURL: b.URL(), Speed: 1, Out: io.Discard, Version: "test"}) }()
+	defer func() { cancel(); <-done }()
+	const vin = "7SAYGDEE1PA098765"
+	sub.WaitFor("teslemetry/bridge/state", "online", 10*time.Second)
+	sub.WaitUntil("first values", 10*time.Second, func(l map[string]string) bool { return l["teslemetry/"+vin+"/v/Locked"] != "" })
+	time.Sleep(200 * time.Millisecond) // the bridge's subscriptions follow its connect
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("demo-cmd"))
+	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(50)
+	for topic, payload := range map[string]string{"set/lock": "UNLOCK", "set/charge_limit": "63"} {
+		pub.Publish("teslemetry/"+vin+"/"+topic, 1, false, payload).Wait()
+	}
+	sub.WaitUntil("simulated effects", 10*time.Second, func(l map[string]string) bool {
+		return l["teslemetry/"+vin+"/v/Locked"] == "false" && l["teslemetry/"+vin+"/v/ChargeLimitSoc"] == "63" &&
+			strings.Contains(l["teslemetry/"+vin+"/command_result"], `"ok":true`)
 	})
 }
