@@ -111,3 +111,54 @@ func (h *homeAssistant) reannounceControlKey(v *vehicle, key string) bool {
 	h.announceControl(v, name)
 	return true
 }
+
+// siteControlsByKey maps a site_info value (its key, dotted for a member of a
+// nested object: "components.customer_preferred_export_rule") to the site
+// controls it announces.
+var siteControlsByKey = func() map[string][]*command.Control {
+	m := map[string][]*command.Control{}
+	for _, ctl := range command.Controls(command.Site) {
+		m[ctl.StateField] = append(m[ctl.StateField], ctl)
+	}
+	return m
+}()
+
+// siteInfoSeen is the hook for energy-site state: call it for every
+// site_info value published (key as above, payload as published). It keeps
+// the value for the site controls and announces the controls it reflects,
+// plus the site's Last command sensor, once per site.
+func (r *router) siteInfoSeen(site ha.ControlSite, key string, payload []byte) {
+	if r.cmds == nil {
+		return
+	}
+	r.cmds.observeSite(site.ID, key, payload)
+	r.ha.announceSiteControls(site, key)
+}
+
+// announceSiteControls publishes the site controls whose state is key, once.
+func (h *homeAssistant) announceSiteControls(site ha.ControlSite, key string) {
+	if h == nil || h.controls == nil {
+		return
+	}
+	if h.siteAnnounced == nil {
+		h.siteAnnounced = map[string]bool{}
+	}
+	first := func(k string) bool {
+		if h.siteAnnounced[site.ID+"/"+k] {
+			return false
+		}
+		h.siteAnnounced[site.ID+"/"+k] = true
+		return true
+	}
+	if first(ha.LastCommandObject) {
+		h.publish(h.opts.SiteLastCommandEntity(site))
+	}
+	for _, ctl := range siteControlsByKey[key] {
+		if h.controls.denied(ctl.Name) || !first(ctl.Name) {
+			continue
+		}
+		if m, ok := h.opts.SiteControlEntity(site, ctl.Spec()); ok {
+			h.publish(m)
+		}
+	}
+}

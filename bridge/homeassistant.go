@@ -30,6 +30,8 @@ type homeAssistant struct {
 	log         logrus.FieldLogger
 	cleanup     *staleCleanup // set by attach
 	controls    *haControls   // control entities; nil with commands disabled (controls.go)
+	// siteAnnounced holds the site controls published, "<site id>/<control>".
+	siteAnnounced map[string]bool
 }
 
 // haCar is what the Home Assistant component knows about one car.

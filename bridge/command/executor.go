@@ -412,3 +412,28 @@ func classify(res *Result, r rest.Response, ep Endpoint) {
 		res.Outcome, res.Reason = OutcomeClientError, r.Reason()
 	}
 }
+
+// NoSender fails every request with a network error (nothing to send to).
+type NoSender struct{}
+
+var errNoSender = errors.New("no Teslemetry API configured")
+
+// Command implements Sender.
+func (NoSender) Command(context.Context, string, string, any) (rest.Response, error) {
+	return rest.Response{}, errNoSender
+}
+
+// Wake implements Sender.
+func (NoSender) Wake(context.Context, string) (string, rest.Response, error) {
+	return "", rest.Response{}, errNoSender
+}
+
+// VehicleState implements Sender.
+func (NoSender) VehicleState(context.Context, string) (string, rest.Response, error) {
+	return "", rest.Response{}, errNoSender
+}
+
+// SiteCommand implements Sender.
+func (NoSender) SiteCommand(context.Context, string, string, any) (rest.Response, error) {
+	return rest.Response{}, errNoSender
+}
