@@ -54,9 +54,12 @@ func (h *homeAssistant) announceCarControls(v *vehicle) {
 	if h == nil || h.controls == nil {
 		return
 	}
-	if h.firstTime(v, controlKeyPrefix+ha.LastCommandObject) {
-		h.publish(h.opts.LastCommandEntity(v.device))
+	// Runs for every event: the Last command key (a constant, no
+	// allocation) says whether the car's controls were announced.
+	if !h.firstTime(v, controlKeyPrefix+ha.LastCommandObject) {
+		return
 	}
+	h.publish(h.opts.LastCommandEntity(v.device))
 	for _, ctl := range h.controls.always {
 		h.announceControl(v, ctl.Name)
 	}
