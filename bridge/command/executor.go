@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/rest"
 )
@@ -312,7 +313,7 @@ func (e *Executor) execute(parent context.Context, w *worker, j *job) Result {
 		case ctx.Err() != nil:
 			res = e.ctxOutcome(parent, res)
 		default:
-			res.Outcome, res.Reason = OutcomeNetworkError, "network_error: "+err.Error()
+			res.Outcome, res.Reason = OutcomeNetworkError, shortReason("network_error: "+err.Error())
 		}
 		return e.result(j, res)
 	}
@@ -373,8 +374,24 @@ func (e *Executor) wake(ctx context.Context, w *worker, j *job, res *Result) (bo
 // already where it was asked to be.
 var carRefusalsOK = map[string]bool{"already_set": true, "not_charging": true, "requested": true}
 
+// maxReason bounds a reason taken from Teslemetry's answer (an
+// error_description can be long); Home Assistant shows at most 255.
+const maxReason = 200
+
+func shortReason(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // classify turns Teslemetry's answer into the result.
 func classify(res *Result, r rest.Response, ep Endpoint) {
+	defer func() { res.Reason = shortReason(res.Reason) }()
 	switch {
 	case r.OK():
 		res.Outcome = OutcomeOK

@@ -430,3 +430,14 @@ func TestExecutorSubmitBeforeRun(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+func TestExecutorLongReasonIsShortened(t *testing.T) {
+	f := newExec(t, nil)
+	long := strings.Repeat("é", 300)
+	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 400, Body: `{"response":null,"error_description":"` + long + `"}`})
+	f.exec.Submit(req(t, "lock", "LOCK"))
+	got := f.res.wait(t, 1, 5*time.Second)[0]
+	if got.Outcome != OutcomeClientError || len(got.Reason) > maxReason+len("…") || !strings.HasSuffix(got.Reason, "…") {
+		t.Fatalf("reason of %d bytes: %q", len(got.Reason), got.Reason)
+	}
+}
