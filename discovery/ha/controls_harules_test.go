@@ -377,9 +377,15 @@ func TestControlsPublishableAndOurs(t *testing.T) {
 	if ct, _ := testOptions.Topics.ParseConfig(m.Topic); !Publishable(topic.Vehicle, ct.Component, ct.Object) {
 		t.Errorf("%s: not publishable", m.Topic)
 	}
+	site := ControlSite{ID: "987654", Name: "Home"}
 	for _, spec := range testSiteControls {
 		if SiteControlPlatforms[spec.Name] != spec.Platform {
 			t.Errorf("%s: platform %s in SiteControlPlatforms", spec.Name, SiteControlPlatforms[spec.Name])
+		}
+		m, _ := testOptions.SiteControlEntity(site, spec)
+		ct, _ := testOptions.Topics.ParseConfig(m.Topic)
+		if !Publishable(topic.Site, ct.Component, ct.Object) || !testOptions.Ours(ct.Node, m.Payload) {
+			t.Errorf("%s: not publishable or not ours", m.Topic)
 		}
 	}
 }

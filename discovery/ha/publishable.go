@@ -70,7 +70,7 @@ type entityKey struct{ component, object string }
 // units setting and every optional entity. Built once, on first use, and
 // never changed.
 var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
-	sets := map[topic.Kind]map[entityKey]bool{topic.Vehicle: {}, topic.Bridge: {}}
+	sets := map[topic.Kind]map[entityKey]bool{topic.Vehicle: {}, topic.Bridge: {}, topic.Site: {}}
 	add := func(kind topic.Kind, msgs ...Message) {
 		for _, m := range msgs {
 			// The topic is <prefix>/<component>/<node>/<object>/config.
@@ -95,6 +95,14 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 			}
 		}
 		add(topic.Bridge, o.BridgeEntities(true)...)
+		// Energy-site controls (the site's other entities are not covered yet).
+		site := ControlSite{ID: "1"}
+		add(topic.Site, o.SiteLastCommandEntity(site))
+		for name, platform := range SiteControlPlatforms {
+			if m, ok := o.SiteControlEntity(site, ControlSpec{Name: name, Platform: platform, Label: name}); ok {
+				add(topic.Site, m)
+			}
+		}
 	}
 	// Connectivity entities are added per interface the car names: see Publishable.
 	return sets
