@@ -80,6 +80,16 @@ func TestCommandsEndToEnd(t *testing.T) {
 	mq.Kill()
 	mq.Start()
 	sub.WaitFor("teslemetry/bridge/state", "online", 15*time.Second)
+	// The bridge subscribes again right after it is back; a live command
+	// proves it before the retained one goes out.
+	sub.WaitUntil("resubscribed", 15*time.Second, func(map[string]string) bool {
+		if tok := client.Publish("teslemetry/"+vin1+"/set/flash_lights", 1, false, "PRESS"); !tok.WaitTimeout(time.Second) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+		r, _ := sub.Get("teslemetry/" + vin1 + "/command_result")
+		return strings.Contains(r, `"control":"flash_lights"`)
+	})
 	if tok := client.Publish("teslemetry/"+vin1+"/set/lock", 1, true, "UNLOCK"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
