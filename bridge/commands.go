@@ -54,7 +54,7 @@ func newCommands(cfg *config.Config, version string, topics topic.Scheme, pub Pu
 		MaxPerMinute: cfg.Commands.MaxPerMinute, OnResult: c.result,
 	})
 	c.disp = command.NewDispatcher(command.DispatcherOptions{
-		Scheme: topics, Enabled: true, Raw: cfg.Commands.Raw, Deny: cfg.Commands.Deny,
+		Scheme: topics, Enabled: true, Raw: cfg.Commands.Raw, Deny: cfg.Commands.Deny, VINs: cfg.Teslemetry.VINs,
 		Parse: command.ParseOptions{Fahrenheit: units == catalog.UnitsImperial}, Executor: c.exec,
 		States: c.states, Logger: log, Ignored: c.ignored,
 	})

@@ -18,10 +18,13 @@ type States interface {
 
 // DispatcherOptions configure a Dispatcher.
 type DispatcherOptions struct {
-	Scheme   topic.Scheme
-	Enabled  bool     // commands.enabled
-	Raw      bool     // commands.raw
-	Deny     []string // commands.deny: control (or raw command) names
+	Scheme  topic.Scheme
+	Enabled bool     // commands.enabled
+	Raw     bool     // commands.raw
+	Deny    []string // commands.deny: control (or raw command) names
+	// VINs, when not empty, are the only cars commands go to
+	// (teslemetry.vins); messages for others are ignored.
+	VINs     []string
 	Parse    ParseOptions
 	Executor *Executor
 	States   States // nil: no state known (trunk always sent, windows need a location)
@@ -35,6 +38,7 @@ type DispatcherOptions struct {
 type Dispatcher struct {
 	o    DispatcherOptions
 	deny map[string]bool
+	vins map[string]bool // nil: any car
 
 	mu     sync.Mutex
 	logged map[string]time.Time // ignore reason → last log
@@ -48,6 +52,12 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	d := &Dispatcher{o: o, deny: map[string]bool{}, logged: map[string]time.Time{}}
 	for _, n := range o.Deny {
 		d.deny[n] = true
+	}
+	if len(o.VINs) > 0 {
+		d.vins = map[string]bool{}
+		for _, v := range o.VINs {
+			d.vins[v] = true
+		}
 	}
 	return d
 }
@@ -84,6 +94,10 @@ func (d *Dispatcher) Handle(m mqttpub.Message) {
 	if m.Retained {
 		d.ignore("retained", "ignored a retained message on %s: commands are never run from the broker's "+
 			"retained store; publish without the retain flag (and clear it: an empty retained message on that topic)", m.Topic)
+		return
+	}
+	if c.Owner.Kind == topic.Vehicle && d.vins != nil && !d.vins[c.Owner.ID] {
+		d.ignore("vin_not_configured", "ignored %s: the car is not in teslemetry.vins", m.Topic)
 		return
 	}
 	if c.Raw {

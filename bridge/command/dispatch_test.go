@@ -263,3 +263,18 @@ func TestWakeThenRetryThroughBroker(t *testing.T) {
 		t.Fatalf("sent %s", cmds)
 	}
 }
+
+// With teslemetry.vins set, commands for other cars are ignored.
+func TestCommandsOnlyForConfiguredVINs(t *testing.T) {
+	br := seededBroker(t)
+	f := startCommandPath(t, br, DispatcherOptions{Enabled: true, VINs: []string{testVIN}})
+	send(t, f.client, "teslemetry/5YJ3E7EB9NF000001/set/honk_horn", "PRESS", false)
+	send(t, f.client, "teslemetry/"+testVIN+"/set/flash_lights", "PRESS", false)
+	f.result(testVIN, false, func(m map[string]any) bool { return m["control"] == "flash_lights" })
+	if cmds := f.fake.Commands(); len(cmds) != 1 || cmds[0] != "flash_lights" {
+		t.Fatalf("sent %v", cmds)
+	}
+	if f.ignored.get("vin_not_configured") != 1 {
+		t.Errorf("ignored %v", f.ignored.n)
+	}
+}
