@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +277,29 @@ func TestCommandsOnlyForConfiguredVINs(t *testing.T) {
 	}
 	if f.ignored.get("vin_not_configured") != 1 {
 		t.Errorf("ignored %v", f.ignored.n)
+	}
+}
+
+// TestCoalescingThroughBroker: a slider's values sent while a command runs:
+// only the newest reaches Teslemetry, the others are superseded.
+func TestCoalescingThroughBroker(t *testing.T) {
+	br := seededBroker(t)
+	f := startCommandPath(t, br, DispatcherOptions{Enabled: true})
+	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 200, Delay: 500 * time.Millisecond})
+	send(t, f.client, "teslemetry/"+testVIN+"/set/lock", "LOCK", false)
+	f.fake.WaitRequests(t, 0, time.Second)
+	time.Sleep(100 * time.Millisecond) // the lock is on its way
+	for v := 60; v <= 80; v++ {
+		f.client.Publish("teslemetry/"+testVIN+"/set/charge_limit", 1, false, strconv.Itoa(v))
+	}
+	f.result(testVIN, false, func(m map[string]any) bool { return m["control"] == "charge_limit" && m["ok"] == true })
+	var bodies []string
+	for _, r := range f.fake.Requests() {
+		if r.Command() == "set_charge_limit" {
+			bodies = append(bodies, r.Body)
+		}
+	}
+	if len(bodies) != 1 || bodies[0] != `{"percent":80}` {
+		t.Fatalf("charge limits sent %v, want only the newest (80)", bodies)
 	}
 }
