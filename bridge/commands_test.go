@@ -74,9 +74,21 @@ func startCommandBridge(t *testing.T, yamlExtra string, seed func(brokerURL stri
 		t.Fatal(tok.Error())
 	}
 	t.Cleanup(func() { c.client.Disconnect(50) })
-	// Subscriptions are made right after the bridge connects.
+	// The subscriptions follow the connect: a probe on a site control that
+	// does not exist is ignored (and counted) once they are in place.
 	h.sub.WaitFor("teslemetry/bridge/state", "online", 5*time.Second)
-	time.Sleep(100 * time.Millisecond)
+	if cfg.Commands.Enabled {
+		deadline := time.Now().Add(10 * time.Second)
+		for counterValue(t, h.stats, "teslemetry2mqtt_dropped_total", "reason", "command_unknown_control") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the command subscriptions were not made")
+			}
+			c.send("teslemetry/site/1/set/probe", "x", false)
+			time.Sleep(20 * time.Millisecond)
+		}
+	} else {
+		time.Sleep(100 * time.Millisecond)
+	}
 	return c
 }
 

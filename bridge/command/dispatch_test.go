@@ -32,6 +32,7 @@ type brokerFixture struct {
 	client  paho.Client
 	ignored *counter
 	pub     *mqttpub.Publisher
+	stop    func() // stops the publisher and the executor (idempotent)
 }
 
 type counter struct {
@@ -93,21 +94,35 @@ func startCommandPath(t *testing.T, br *broker.Broker, o DispatcherOptions) *bro
 		}})
 	o.Scheme, o.Executor, o.Logger, o.Ignored = scheme, exec, log, f.ignored.inc
 	d := NewDispatcher(o)
-	f.pub = mqttpub.New(mqttpub.Options{URL: br.URL(), ClientID: "bridge", QoS: 1, Retain: true,
+	// Subscriber and sender connect first: the embedded broker (mochi) races
+	// when a client subscribes while another publishes retained messages.
+	f.sub = testkit.Subscribe(t, br.URL(), "teslemetry/#")
+	f.client = mqttClient(t, br.URL())
+	f.pub = mqttpub.New(mqttpub.Options{URL: br.URL(), ClientID: fmt.Sprintf("bridge-%d", time.Now().UnixNano()), QoS: 1, Retain: true,
 		WillTopic: scheme.BridgeState(), Subscriptions: d.Subscriptions(), Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = exec.Run(ctx) }()
 	go func() { defer wg.Done(); _ = f.pub.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	f.sub = testkit.Subscribe(t, br.URL(), "teslemetry/#")
-	f.client = mqttClient(t, br.URL())
-	deadline := time.Now().Add(5 * time.Second)
-	for !f.pub.Connected() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	var once sync.Once
+	f.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(f.stop)
+	// The subscriptions follow the connect: a probe on a site control that
+	// does not exist is ignored once they are in place.
+	deadline := time.Now().Add(10 * time.Second)
+	for f.ignored.get("unknown_control") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the command subscriptions were not made")
+		}
+		if f.pub.Connected() {
+			send(t, f.client, "teslemetry/site/1/set/probe", "x", false)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // subscriptions are made right after connect
+	f.ignored.mu.Lock()
+	delete(f.ignored.n, "unknown_control")
+	f.ignored.mu.Unlock()
 	return f
 }
 
@@ -171,7 +186,8 @@ func TestRetainedAfterBridgeRestart(t *testing.T) {
 	if n := len(f.fake.Requests()); n != 1 {
 		t.Fatalf("%d requests", n)
 	}
-	// A second bridge (a restart) gets the retained copy: ignored.
+	// The bridge restarts and gets the retained copy: ignored.
+	f.stop()
 	g := startCommandPath(t, br, DispatcherOptions{Enabled: true})
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) && g.ignored.get("retained") == 0 {
@@ -287,8 +303,7 @@ func TestCoalescingThroughBroker(t *testing.T) {
 	f := startCommandPath(t, br, DispatcherOptions{Enabled: true})
 	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 200, Delay: 500 * time.Millisecond})
 	send(t, f.client, "teslemetry/"+testVIN+"/set/lock", "LOCK", false)
-	f.fake.WaitRequests(t, 0, time.Second)
-	time.Sleep(100 * time.Millisecond) // the lock is on its way
+	f.fake.WaitStarted(t, 1, 5*time.Second) // the lock is in flight
 	for v := 60; v <= 80; v++ {
 		f.client.Publish("teslemetry/"+testVIN+"/set/charge_limit", 1, false, strconv.Itoa(v))
 	}

@@ -130,8 +130,7 @@ func TestExecutorCoalesces(t *testing.T) {
 	f := newExec(t, nil)
 	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 200, Delay: 200 * time.Millisecond})
 	f.exec.Submit(req(t, "lock", "LOCK"))
-	f.fake.WaitRequests(t, 0, time.Second)
-	time.Sleep(20 * time.Millisecond) // the lock is in flight
+	f.fake.WaitStarted(t, 1, 5*time.Second) // the lock is in flight
 	for _, v := range []string{"60", "65", "70", "75"} {
 		f.exec.Submit(req(t, "charge_limit", v))
 	}
@@ -160,7 +159,7 @@ func TestExecutorBusy(t *testing.T) {
 	f := newExec(t, func(o *ExecutorOptions) { o.MaxQueue = 2 })
 	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 200, Delay: 200 * time.Millisecond})
 	f.exec.Submit(req(t, "lock", "LOCK"))
-	time.Sleep(30 * time.Millisecond)
+	f.fake.WaitStarted(t, 1, 5*time.Second) // the lock is in flight, not waiting
 	f.exec.Submit(req(t, "flash_lights", "PRESS"))
 	f.exec.Submit(req(t, "honk_horn", "PRESS"))
 	f.exec.Submit(req(t, "frunk", "PRESS")) // third waiting: busy

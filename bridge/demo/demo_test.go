@@ -115,17 +115,27 @@ func TestDemoAnswersCommands(t *testing.T) {
 	const vin = "7SAYGDEE1PA098765"
 	sub.WaitFor("teslemetry/bridge/state", "online", 10*time.Second)
 	sub.WaitUntil("first values", 10*time.Second, func(l map[string]string) bool { return l["teslemetry/"+vin+"/v/Locked"] != "" })
-	time.Sleep(200 * time.Millisecond) // the bridge's subscriptions follow its connect
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("demo-cmd"))
 	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
 	defer pub.Disconnect(50)
-	for topic, payload := range map[string]string{"set/lock": "UNLOCK", "set/charge_limit": "63"} {
-		pub.Publish("teslemetry/"+vin+"/"+topic, 1, false, payload).Wait()
+	// The bridge's subscriptions follow its connect: send again until the
+	// simulated car shows the effect (both commands are idempotent).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for topic, payload := range map[string]string{"set/lock": "UNLOCK", "set/charge_limit": "63"} {
+			pub.Publish("teslemetry/"+vin+"/"+topic, 1, false, payload).Wait()
+		}
+		time.Sleep(200 * time.Millisecond)
+		l := sub.Latest()
+		if l["teslemetry/"+vin+"/v/Locked"] == "false" && l["teslemetry/"+vin+"/v/ChargeLimitSoc"] == "63" &&
+			strings.Contains(l["teslemetry/"+vin+"/command_result"], `"ok":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no simulated effect: Locked=%q ChargeLimitSoc=%q result=%q", l["teslemetry/"+vin+"/v/Locked"],
+				l["teslemetry/"+vin+"/v/ChargeLimitSoc"], l["teslemetry/"+vin+"/command_result"])
+		}
 	}
-	sub.WaitUntil("simulated effects", 10*time.Second, func(l map[string]string) bool {
-		return l["teslemetry/"+vin+"/v/Locked"] == "false" && l["teslemetry/"+vin+"/v/ChargeLimitSoc"] == "63" &&
-			strings.Contains(l["teslemetry/"+vin+"/command_result"], `"ok":true`)
-	})
 }

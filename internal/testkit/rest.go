@@ -40,6 +40,7 @@ type FakeREST struct {
 	Token  string
 
 	mu        sync.Mutex
+	started   int // requests that arrived, answered or not
 	log       []RESTRequest
 	scripted  map[string][]RESTAnswer // by command/endpoint name: answers used in order, the last one sticks
 	asleep    map[string]bool         // VIN → asleep
@@ -119,6 +120,33 @@ func (f *FakeREST) WaitRequests(t testing.TB, n int, timeout time.Duration) []RE
 	}
 }
 
+func (f *FakeREST) signal() {
+	select {
+	case f.notify <- struct{}{}:
+	default:
+	}
+}
+
+// WaitStarted waits until at least n requests arrived, answered or not (a
+// slow answer is then in flight).
+func (f *FakeREST) WaitStarted(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		f.mu.Lock()
+		got := f.started
+		f.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-f.notify:
+		case <-deadline:
+			t.Fatalf("fake REST: %d requests arrived after %v, want %d", got, timeout, n)
+		}
+	}
+}
+
 func (f *FakeREST) onlineLocked(vin string, now time.Time) bool {
 	if !f.asleep[vin] {
 		return true
@@ -134,6 +162,10 @@ func (f *FakeREST) onlineLocked(vin string, now time.Time) bool {
 func (f *FakeREST) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := RESTRequest{At: time.Now(), Method: r.Method, Path: r.URL.Path, Body: string(body), Auth: r.Header.Get("Authorization")}
+	f.mu.Lock()
+	f.started++
+	f.mu.Unlock()
+	f.signal()
 	ans := f.answer(r, &rec)
 	if ans.Delay > 0 {
 		select {
@@ -145,10 +177,7 @@ func (f *FakeREST) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.log = append(f.log, rec)
 	f.mu.Unlock()
-	select {
-	case f.notify <- struct{}{}:
-	default:
-	}
+	f.signal()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ans.Status)
 	_, _ = io.WriteString(w, ans.Body)
