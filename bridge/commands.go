@@ -48,6 +48,13 @@ func newCommands(cfg *config.Config, version string, topics topic.Scheme, pub Pu
 		}
 		sender = client
 	}
+	for _, name := range cfg.Commands.Deny {
+		_, car := command.Lookup(command.Vehicle, name)
+		_, site := command.Lookup(command.Site, name)
+		if !car && !site {
+			log.WithField("name", topic.Segment(name)).Warn("commands.deny names no control: it only refuses a raw command of that name (docs/commands.md lists the controls)")
+		}
+	}
 	c := &commands{topics: topics, pub: pub, log: log, m: m, states: &controlStates{cars: map[string]map[string][]byte{}, sites: map[string]map[string][]byte{}}}
 	c.exec = command.NewExecutor(command.ExecutorOptions{
 		Sender: sender, Timeout: time.Duration(cfg.Commands.Timeout), Wake: cfg.Commands.Wake,
