@@ -37,6 +37,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParseAndFormat$$' -fuzztime $(FUZZTIME) ./bridge/teslemetry
 	go test -run '^$$' -fuzz '^FuzzSegment$$' -fuzztime $(FUZZTIME) ./bridge
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./bridge/webhook
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bridge/command
 
 bench: build
 	go run ./bench --binary ./$(BINARY) $(BENCHFLAGS)

@@ -67,6 +67,8 @@ mqtt:
   client_id: teslemetry2mqtt-bench
 homeassistant:
   discovery: %t
+commands:
+  max_per_minute: 100000
 log:
   level: %s
 http:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +17,8 @@ type generator struct {
 	srv   *http.Server
 	url   string
 	conns chan *sseConn
+	// commands records REST requests (/api/…) while a commands run is on.
+	commands atomic.Pointer[commandSink]
 }
 
 type sseConn struct {
@@ -38,6 +42,10 @@ func startGenerator() (*generator, error) {
 func (g *generator) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer bench-token" {
 		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		g.serveAPI(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

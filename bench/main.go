@@ -46,7 +46,7 @@ func main() {
 	runs := flag.Int("runs", 3, "repetitions of every scenario")
 	values := flag.Int("values", 200000, "values per throughput run")
 	latencySecs := flag.Int("latency-seconds", 10, "length of each 1,000 values/s latency run")
-	only := flag.String("only", "", "comma-separated subset: throughput,scaling,latency,twocars,cache,size")
+	only := flag.String("only", "", "comma-separated subset: throughput,scaling,latency,twocars,cache,commands,size")
 	quick := flag.Bool("quick", false, "one run each, 50,000 values, short steady/idle phases (for development)")
 	cpuprofile := flag.String("cpuprofile", "", "also profile one 10-VIN burst with the bridge package in-process; write the CPU profile here")
 	heapprofile := flag.String("heapprofile", "", "run the cache scenario with the bridge package in-process and write its heap profile here")
@@ -237,6 +237,16 @@ func main() {
 		}
 		progress("cache: %d topics, RSS %.1f MB, republish %s", r.cached, float64(r.rssKB)/1024, r.republish.Round(time.Millisecond))
 		rep.cache(r)
+	}
+	if want("commands") {
+		const perSecond = 20
+		r, err := e.runCommands(perSecond, steady)
+		if err != nil {
+			fatal(fmt.Errorf("commands: %w", err))
+		}
+		progress("commands: %d sent, %d reached the API, p50 %.2f ms, p99 %.2f ms, %d telemetry publishes meanwhile",
+			r.sent, r.received, percentile(r.lat, 50)/1000, percentile(r.lat, 99)/1000, r.values)
+		rep.commands(r, perSecond)
 	}
 	if want("size") {
 		rep.size()

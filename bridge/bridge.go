@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/command"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
@@ -33,6 +34,9 @@ type Options struct {
 	// Sources are where events come from; nil means what the configuration
 	// asks for (ConfiguredSources).
 	Sources *Sources
+	// CommandSender, when set, receives the commands instead of the
+	// Teslemetry REST API of the configuration (the demo's simulated cars).
+	CommandSender command.Sender
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -60,6 +64,7 @@ type Bridge struct {
 	fields *streamingConfig // nil without teslemetry.fields
 	board  *statusBoard     // the router's publisher, as the status page sees it
 	units  catalog.Units
+	cmds   *commands // nil with commands disabled
 
 	mu        sync.Mutex // guards everything below and serialises event handling
 	router    *router
@@ -97,6 +102,23 @@ func New(o Options) (*Bridge, error) {
 	}
 	disc := ha.Options{Topics: topics, Units: units, Version: o.Version}
 	b.ha = newHomeAssistant(cfg.HomeAssistant.Discovery, disc, cfg.HomeAssistant.StatusTopic, o.Logger)
+	// The command side publishes through b.pub, which exists only below:
+	// it gets a forwarding publisher.
+	fwd := &lazyPublisher{}
+	b.cmds, err = newCommands(cfg, o.Version, topics, fwd, o.CommandSender, units, o.Logger, o.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	if b.cmds != nil {
+		b.ha.enableControls(b.cmds.denied)
+	}
+	subs := b.ha.subscriptions()
+	if subs == nil {
+		subs = map[string]func(mqttpub.Message){}
+	}
+	for t, h := range b.cmds.subscriptions() {
+		subs[t] = h
+	}
 	stats := mqttpub.Stats{}
 	if m := o.Metrics; m != nil {
 		stats.Published = func(n int) { m.Publishes.Add(float64(n)) }
@@ -108,7 +130,7 @@ func New(o Options) (*Bridge, error) {
 		URL: cfg.MQTT.URL, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		ClientID: cfg.MQTT.ClientID, TLS: tlsCfg, QoS: byte(cfg.MQTT.QoS), Retain: cfg.MQTT.Retain,
 		WillTopic: topics.BridgeState(), MaxPayload: cfg.MQTT.MaxPayload,
-		Subscriptions: b.ha.subscriptions(),
+		Subscriptions: subs,
 		OnRepublished: b.ha.onRepublished,
 		Logger:        o.Logger, Stats: stats,
 	})
@@ -119,6 +141,8 @@ func New(o Options) (*Bridge, error) {
 	b.board = newStatusBoard(b.pub, topics, o.Now)
 	b.units = units
 	b.router = newRouter(cfg, topics, b.board, b.ha, teslemetry.Formatter{Units: units}, o.Logger, o.Metrics, o.Now)
+	fwd.pub = b.board // command results show on the status page too
+	b.router.cmds = b.cmds
 	b.router.streams = b.streams
 	if b.fields, err = newStreamingConfig(b, cfg, *src); err != nil {
 		return nil, err
@@ -160,7 +184,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); b.cmds.run(ctx) }()
 	go func() { defer wg.Done(); b.infoLoop(ctx) }()
 	go func() { defer wg.Done(); b.ha.run(ctx) }()
 	go func() { defer wg.Done(); b.fields.run(ctx) }()

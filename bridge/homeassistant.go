@@ -29,6 +29,9 @@ type homeAssistant struct {
 	republish   func() // asks the publisher to republish everything; set by attach
 	log         logrus.FieldLogger
 	cleanup     *staleCleanup // set by attach
+	controls    *haControls   // control entities; nil with commands disabled (controls.go)
+	// siteAnnounced holds the site controls published, "<site id>/<control>".
+	siteAnnounced map[string]bool
 }
 
 // haCar is what the Home Assistant component knows about one car.
@@ -141,6 +144,7 @@ func (h *homeAssistant) announceField(v *vehicle, field string) {
 		f = catalog.Unknown(topic.Segment(field))
 	}
 	h.publish(h.opts.FieldEntities(v.device, f)...)
+	h.announceFieldControls(v, field)
 }
 
 // announceConnectivity publishes the entity of one network interface once;
@@ -190,6 +194,7 @@ func (h *homeAssistant) reannounce(v *vehicle) {
 			h.announceFieldsStatus(v)
 		case strings.HasPrefix(k, ifaceKeyPrefix):
 			h.announceConnectivity(v, k[len(ifaceKeyPrefix):])
+		case h.reannounceControlKey(v, k):
 		default:
 			h.announceField(v, k)
 		}

@@ -25,6 +25,12 @@ type Metrics struct {
 	// payloads above mqtt.max_payload, skipped. See docs/failures.md.
 	SetAside prometheus.Counter
 	TooLarge prometheus.Counter
+	// Commands counts command results by control ("raw" for raw commands)
+	// and outcome (docs/commands.md).
+	Commands *prometheus.CounterVec
+	// CommandDuration is the time from a command message's receipt to its
+	// result, for commands that reached Teslemetry.
+	CommandDuration prometheus.Histogram
 }
 
 // NewMetrics creates and registers the bridge's metrics.
@@ -70,10 +76,17 @@ func NewMetrics() *Metrics {
 			Name: "teslemetry2mqtt_mqtt_payload_too_large_total",
 			Help: "MQTT payloads larger than mqtt.max_payload, skipped.",
 		}),
+		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teslemetry2mqtt_commands_total", Help: "Command results, by control and outcome.",
+		}, []string{"control", "outcome"}),
+		CommandDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "teslemetry2mqtt_command_duration_seconds", Help: "Receipt to result of commands sent to Teslemetry (wake included).",
+			Buckets: []float64{0.25, 0.5, 1, 2, 4, 8, 15, 30, 45, 60},
+		}),
 	}
 	m.Registry.MustRegister(m.SetAside, m.TooLarge)
 	m.Registry.MustRegister(m.Events, m.Values, m.Publishes, m.PublishErrors, m.Dropped,
-		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved,
+		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved, m.Commands, m.CommandDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

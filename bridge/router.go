@@ -38,6 +38,7 @@ type router struct {
 	topics  topic.Scheme
 	pub     Publisher
 	ha      *homeAssistant // nil with discovery off; its methods are no-ops then
+	cmds    *commands      // nil with commands disabled; its methods are no-ops then
 	format  teslemetry.Formatter
 	log     logrus.FieldLogger
 	metrics *Metrics // optional

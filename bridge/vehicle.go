@@ -33,6 +33,9 @@ type vehicle struct {
 	lastEvent prometheus.Gauge // Metrics.LastEvent of this VIN, resolved once
 	derived   derived          // charger power and active route (derived.go)
 	limits    capSet           // names upstream may create for this car (limits.go)
+	// maxChargeCurrent is the streamed ChargeCurrentRequestMax (the charge
+	// current control's maximum); 0 until seen.
+	maxChargeCurrent float64
 }
 
 func newVehicle(vin string) *vehicle {
@@ -51,6 +54,7 @@ var deviceFields = map[string]bool{"VehicleName": true, "CarType": true, "Versio
 func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 	r.updateDevice(v, ev.Data)
 	r.ha.announceVehicle(v)
+	r.ha.announceCarControls(v)
 	for _, d := range ev.Data {
 		r.publishDatum(v, d)
 	}
@@ -58,6 +62,7 @@ func (r *router) routeVehicle(v *vehicle, ev *teslemetry.Event) {
 	if ev.State != "" {
 		v.state = ev.State
 		r.pub.Publish(mqttpub.Value, r.topics.Vehicle(v.vin, topic.State), []byte(ev.State))
+		r.cmds.vehicleState(v.vin, ev.State)
 	}
 	if c := ev.Connectivity; c != nil {
 		iface := topic.Segment(c.Interface)
@@ -144,6 +149,13 @@ func (r *router) publishDatum(v *vehicle, d teslemetry.Datum) {
 	r.topicBuf = r.topics.AppendValue(r.topicBuf[:0], v.vin, d.Field)
 	r.pub.PublishTopic(mqttpub.Value, r.topicBuf, payload)
 	r.ha.announceField(v, d.Field)
+	if r.cmds != nil {
+		maxCurrent := v.maxChargeCurrent
+		r.cmds.observe(v, d.Field, payload)
+		if v.maxChargeCurrent != maxCurrent {
+			r.ha.reannounceControl(v, "charge_current")
+		}
+	}
 }
 
 // updateDevice takes the device name, model and firmware from an event's data.

@@ -59,6 +59,8 @@ type options struct {
 	MQTTPassword         string        `json:"mqtt_password"`
 	WebhookAuthorization string        `json:"webhook_authorization"`
 	Fields               []fieldOption `json:"fields"`
+	Commands             *bool         `json:"commands"`      // commands.enabled
+	CommandsDeny         []string      `json:"commands_deny"` // commands.deny
 }
 
 // fieldOption is one entry of the fields option: teslemetry.fields as a list
@@ -268,6 +270,23 @@ func buildDocument(o options, svc *MQTTService) (map[string]any, *literals, erro
 			"listen":        ":" + strconv.Itoa(WebhookPort),
 			"authorization": lit.keep(s),
 		}
+	}
+
+	commands := map[string]any{}
+	if o.Commands != nil {
+		commands["enabled"] = *o.Commands
+	}
+	var deny []string
+	for _, d := range o.CommandsDeny {
+		if d = strings.TrimSpace(d); d != "" {
+			deny = append(deny, d)
+		}
+	}
+	if len(deny) > 0 {
+		commands["deny"] = deny
+	}
+	if len(commands) > 0 {
+		doc["commands"] = commands
 	}
 
 	if s := strings.ToLower(strings.TrimSpace(o.LogLevel)); s != "" {

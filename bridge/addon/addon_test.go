@@ -59,6 +59,16 @@ func TestLoadMapsOptions(t *testing.T) {
 			want: func() config.Config { return defaultsWith("tok-1") },
 		},
 		{
+			name:    "commands off, and refused controls",
+			options: `{"token":"tok-1","commands":false,"commands_deny":[" lock ","","trunk"]}`,
+			want: func() config.Config {
+				c := defaultsWith("tok-1")
+				c.Commands.Enabled = false
+				c.Commands.Deny = []string{"lock", "trunk"}
+				return c
+			},
+		},
+		{
 			name: "everything set",
 			options: `{"token":"tok-2","vins":["` + strings.ToLower(vin1) + `"," ` + vin2 + `"],
 				"vehicle_names":[{"vin":"` + vin1 + `","name":"Model 3"},{"vin":"` + vin2 + `","name":" "}],

@@ -83,8 +83,9 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "# playing the bundled recording of two cars at %gx speed\n", o.Speed)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sim := newSimCars()
 	b, err := bridge.New(bridge.Options{
-		Config: &cfg, Version: o.Version, Logger: o.Logger,
+		Config: &cfg, Version: o.Version, Logger: o.Logger, CommandSender: sim,
 		Sources: &bridge.Sources{Replay: &bridge.Replay{
 			Open:  func() (io.Reader, error) { return bytes.NewReader(Recording), nil },
 			Speed: o.Speed, Loop: !o.Once, Gap: o.Gap,
@@ -96,6 +97,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	sim.ingest = b.Ingest
 	if o.HTTP != "" {
 		stop, err := serveHTTP(runCtx, o.HTTP, b, o.Out)
 		if err != nil {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/sse"
@@ -160,5 +163,46 @@ func TestDemoServesTheStatusPage(t *testing.T) {
 			t.Fatalf("no status page with both cars within 20 s; output:\n%s", out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The demo answers commands itself: a lock and a charge limit sent over MQTT
+// show in the simulated car's next values, with an ok result.
+func TestDemoAnswersCommands(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub := testkit.Subscribe(t, b.URL(), "teslemetry/#")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, Options{MQTTURL: b.URL(), Speed: 1, Out: io.Discard, Version: "test"}) }()
+	defer func() { cancel(); <-done }()
+	const vin = "7SAYGDEE1PA098765"
+	sub.WaitFor("teslemetry/bridge/state", "online", 10*time.Second)
+	sub.WaitUntil("first values", 10*time.Second, func(l map[string]string) bool { return l["teslemetry/"+vin+"/v/Locked"] != "" })
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("demo-cmd"))
+	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(50)
+	// The bridge's subscriptions follow its connect: send again until the
+	// simulated car shows the effect (both commands are idempotent).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for topic, payload := range map[string]string{"set/lock": "UNLOCK", "set/charge_limit": "63"} {
+			pub.Publish("teslemetry/"+vin+"/"+topic, 1, false, payload).Wait()
+		}
+		time.Sleep(200 * time.Millisecond)
+		l := sub.Latest()
+		if l["teslemetry/"+vin+"/v/Locked"] == "false" && l["teslemetry/"+vin+"/v/ChargeLimitSoc"] == "63" &&
+			strings.Contains(l["teslemetry/"+vin+"/command_result"], `"ok":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no simulated effect: Locked=%q ChargeLimitSoc=%q result=%q", l["teslemetry/"+vin+"/v/Locked"],
+				l["teslemetry/"+vin+"/v/ChargeLimitSoc"], l["teslemetry/"+vin+"/command_result"])
+		}
 	}
 }

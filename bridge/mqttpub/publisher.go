@@ -61,7 +61,9 @@ type Options struct {
 	// MaxPayload skips (and counts, Stats.TooLarge) payloads larger than
 	// this many bytes; 0 = no limit.
 	MaxPayload int
-	// Subscriptions are (re)made on every connect; handlers run on their own goroutine.
+	// Subscriptions are (re)made on every connect. Handlers run one at a
+	// time, in the order the broker delivered the messages, on a goroutine
+	// of the publisher's (inbox.go); they may publish.
 	Subscriptions map[string]func(Message)
 	// OnRepublished runs, on the republish goroutine, when the full
 	// republish of a connect has been handed to the broker (not after the
@@ -85,8 +87,9 @@ type Stats struct {
 
 // Publisher owns the MQTT connection and the last-value cache.
 type Publisher struct {
-	opts Options
-	log  logrus.FieldLogger
+	opts  Options
+	log   logrus.FieldLogger
+	inbox *inbox // received messages, in order, for the subscription handlers
 
 	mu        sync.Mutex
 	cache     map[string]*entry
@@ -142,6 +145,7 @@ func New(opts Options) *Publisher {
 		largeLogged: map[string]bool{},
 		republish:   make(chan struct{}, 1),
 		tokens:      make(chan flight, opts.Window),
+		inbox:       newInbox(),
 	}
 	p.winCond = sync.NewCond(&p.win)
 	return p

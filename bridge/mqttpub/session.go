@@ -25,6 +25,10 @@ func (p *Publisher) Run(ctx context.Context) error {
 	ackCtx, stopAck := context.WithCancel(context.Background())
 	defer stopAck()
 	go p.acknowledge(ackCtx)
+	inCtx, stopInbox := context.WithCancel(context.Background())
+	inboxDone := make(chan struct{})
+	go func() { defer close(inboxDone); p.inbox.run(inCtx) }()
+	defer func() { stopInbox(); <-inboxDone }()
 
 	backoff := p.opts.MinBackoff
 	wasDown := false
@@ -90,7 +94,7 @@ func (p *Publisher) connect(ctx context.Context) (paho.Client, chan error, error
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // subscription handlers only queue (inbox.go)
 		SetConnectTimeout(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
 		SetWriteTimeout(writeTimeout). // bounds how long Publish waits for paho's writer
@@ -153,7 +157,9 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 	for topic, handler := range p.opts.Subscriptions {
 		handler := handler
 		client.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-			handler(Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()})
+			if !p.inbox.put(handler, Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}) {
+				p.log.WithField("topic", m.Topic()).Warn("received message dropped: too many waiting for their handler")
+			}
 		})
 	}
 

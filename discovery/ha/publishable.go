@@ -24,6 +24,8 @@ import (
 type ownedConfig struct {
 	StateTopic          string `json:"state_topic"`
 	JSONAttributesTopic string `json:"json_attributes_topic"`
+	CommandTopic        string `json:"command_topic"`      // buttons have no state topic
+	ModeCommandTopic    string `json:"mode_command_topic"` // nor climate entities
 	Device              struct {
 		Identifiers []string `json:"identifiers"`
 	} `json:"device"`
@@ -47,7 +49,8 @@ func (o Options) Ours(node string, payload []byte) bool {
 		return false
 	}
 	under := o.Topics.Base() + "/"
-	if !strings.HasPrefix(c.StateTopic, under) && !strings.HasPrefix(c.JSONAttributesTopic, under) {
+	if !strings.HasPrefix(c.StateTopic, under) && !strings.HasPrefix(c.JSONAttributesTopic, under) &&
+		!strings.HasPrefix(c.CommandTopic, under) && !strings.HasPrefix(c.ModeCommandTopic, under) {
 		return false
 	}
 	for _, id := range c.Device.Identifiers {
@@ -67,7 +70,7 @@ type entityKey struct{ component, object string }
 // units setting and every optional entity. Built once, on first use, and
 // never changed.
 var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
-	sets := map[topic.Kind]map[entityKey]bool{topic.Vehicle: {}, topic.Bridge: {}}
+	sets := map[topic.Kind]map[entityKey]bool{topic.Vehicle: {}, topic.Bridge: {}, topic.Site: {}}
 	add := func(kind topic.Kind, msgs ...Message) {
 		for _, m := range msgs {
 			// The topic is <prefix>/<component>/<node>/<object>/config.
@@ -85,7 +88,21 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 		add(topic.Vehicle, o.VehicleEntities(v)...)
 		add(topic.Vehicle, o.ChargerPowerEntity(v))
 		add(topic.Vehicle, o.FieldsStatusEntity(v))
+		add(topic.Vehicle, o.LastCommandEntity(v))
+		for name, platform := range VehicleControlPlatforms {
+			if m, ok := o.VehicleControlEntity(v, ControlSpec{Name: name, Platform: platform, Label: name}, 0); ok {
+				add(topic.Vehicle, m)
+			}
+		}
 		add(topic.Bridge, o.BridgeEntities(true)...)
+		// Energy-site controls (the site's other entities are not covered yet).
+		site := ControlSite{ID: "1"}
+		add(topic.Site, o.SiteLastCommandEntity(site))
+		for name, platform := range SiteControlPlatforms {
+			if m, ok := o.SiteControlEntity(site, ControlSpec{Name: name, Platform: platform, Label: name}); ok {
+				add(topic.Site, m)
+			}
+		}
 	}
 	// Connectivity entities are added per interface the car names: see Publishable.
 	return sets
