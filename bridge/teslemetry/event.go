@@ -29,7 +29,8 @@ type Event struct {
 	Config       json.RawMessage // field configuration
 	VehicleData  json.RawMessage // REST snapshot
 	Credits      json.RawMessage // account credits (balance, quota, …)
-	EnergySite   bool            // live_status, site_info, tariff_content_v2 or totals: ignored for now
+	EnergySite   bool            // live_status, site_info, tariff_content_v2 or totals present
+	Site         *Site           // the energy-site documents (site.go); nil without any
 }
 
 // Datum is one telemetry field with its raw JSON value.
@@ -116,6 +117,7 @@ func parse(data []byte, vins *vinTable) (Event, []Problem, error) {
 		iface    string
 		status   string
 		recog    bool
+		site     siteWire
 	)
 	bad := func(kind, format string, args ...any) {
 		problems = append(problems, Problem{Kind: kind, Detail: fmt.Sprintf(format, args...)})
@@ -177,14 +179,20 @@ func parse(data []byte, vins *vinTable) (Event, []Problem, error) {
 		case "credits":
 			recog = true
 			ev.Credits = compactObject(v, "credits", bad)
+		case "site_id":
+			site.siteID = v
+		case "id":
+			site.id = v
 		case "live_status", "site_info", "tariff_content_v2", "totals":
 			recog = true
 			ev.EnergySite = true
+			site.set(keyBytes(rawKey), v)
 		}
 	})
 	if err != nil {
 		return Event{}, nil, Problem{Kind: "bad_json", Detail: err.Error()}
 	}
+	ev.Site = site.decode(bad)
 	if iface != "" {
 		ev.Connectivity = &Connectivity{Interface: strings.ToLower(iface), Status: strings.ToLower(status)}
 		if ev.Connectivity.Status == "" {

@@ -35,6 +35,15 @@ const (
 	FieldsStatus  = "fields_status"
 )
 
+// Levels and topics under <base>/site/<id>/ (docs/energy-sites.md).
+const (
+	SiteLiveStatus     = "live_status"     // live_status/<key>
+	SiteWallConnectors = "wall_connectors" // wall_connectors/<din>/<key>
+	SiteInfo           = "site_info"       // site_info/<key>
+	SiteEnergyTotals   = "energy_totals"   // energy_totals/<key>
+	SiteTariff         = "tariff"          // the tariff document
+)
+
 // Scheme builds the topics of one bridge instance: its base topic and its
 // Home Assistant discovery prefix. The zero value is not useful; use New.
 type Scheme struct {
