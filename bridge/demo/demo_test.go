@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -203,6 +205,74 @@ func TestDemoAnswersCommands(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no simulated effect: Locked=%q ChargeLimitSoc=%q result=%q", l["teslemetry/"+vin+"/v/Locked"],
 				l["teslemetry/"+vin+"/v/ChargeLimitSoc"], l["teslemetry/"+vin+"/command_result"])
+		}
+	}
+}
+
+// The bundled recording's energy site lives through a plausible day: no sun
+// at night, solar rising and falling, the battery charging from the sun and
+// discharging in the evening, and daily totals that only grow.
+func TestBundledRecordingSiteDay(t *testing.T) {
+	var c collect
+	if err := sse.Replay(context.Background(), bytes.NewReader(Recording), 0, &c); err != nil {
+		t.Fatal(err)
+	}
+	var solar, battery []float64
+	last := map[string]float64{}
+	info, tariff := false, false
+	for i, data := range c.events {
+		ev, problems, err := teslemetry.Parse(data)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("event %d: %v %v", i, err, problems)
+		}
+		s := ev.Site
+		if s == nil {
+			continue
+		}
+		if s.ID != "2252180000054321" {
+			t.Fatalf("event %d: site %q", i, s.ID)
+		}
+		info = info || s.Info != nil
+		tariff = tariff || s.Tariff != nil
+		num := func(d *teslemetry.SiteDoc, key string) float64 {
+			p := d.Value(key)
+			v, err := strconv.ParseFloat(string(p), 64)
+			if err != nil {
+				t.Fatalf("event %d: %s = %q", i, key, p)
+			}
+			return v
+		}
+		if s.LiveStatus != nil {
+			solar = append(solar, num(s.LiveStatus, "solar_power"))
+			battery = append(battery, num(s.LiveStatus, "battery_power"))
+			if len(s.LiveStatus.WallConnectors) != 1 {
+				t.Errorf("event %d: %d wall connectors", i, len(s.LiveStatus.WallConnectors))
+			}
+		}
+		if s.Totals != nil {
+			for _, k := range []string{"total_solar_generation", "total_home_usage", "grid_energy_imported", "total_grid_energy_exported",
+				"total_battery_charge", "total_battery_discharge"} {
+				v := num(s.Totals, k)
+				if v < last[k] {
+					t.Errorf("event %d: %s fell from %v to %v", i, k, last[k], v)
+				}
+				last[k] = v
+			}
+		}
+	}
+	n := len(solar)
+	if n < 50 || !info || !tariff {
+		t.Fatalf("%d live_status events, site_info %v, tariff %v", n, info, tariff)
+	}
+	if solar[0] != 0 || solar[n-1] != 0 || slices.Max(solar) < 5000 {
+		t.Errorf("solar over the day: %v", solar)
+	}
+	if slices.Min(battery[:n/2+n/4]) >= 0 || slices.Max(battery[n*3/4:]) <= 0 {
+		t.Errorf("battery neither charges by day nor discharges in the evening: %v", battery)
+	}
+	for _, k := range []string{"total_solar_generation", "total_home_usage", "total_battery_charge", "total_battery_discharge"} {
+		if last[k] <= 0 {
+			t.Errorf("%s stays %v", k, last[k])
 		}
 	}
 }

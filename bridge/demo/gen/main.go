@@ -1,6 +1,8 @@
 // Command gen writes the demo's bundled recording: two invented cars, a drive
 // with navigation, a charging session, doors and windows, an alert, a
-// connectivity change, sleep and wake. Run it with `go generate ./bridge/demo`.
+// connectivity change, sleep and wake; and a home battery with solar whose
+// whole day passes during the recording (sun rises, the battery charges, the
+// evening runs on the battery). Run it with `go generate ./bridge/demo`.
 package main
 
 import (
@@ -55,6 +57,7 @@ func main() {
 	drive(r)
 	charge(r)
 	sleepAndWake(r)
+	energySite(r)
 	sort.SliceStable(r.events, func(i, j int) bool { return r.events[i].at < r.events[j].at })
 	f, err := os.Create(out)
 	if err != nil {
@@ -191,3 +194,139 @@ func sleepAndWake(r *recording) {
 }
 
 func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// site is the demo's energy site: a Powerwall with solar and a wall connector.
+const (
+	site      = "2252180000054321"
+	wallConn  = "1457768-02-G--PGT23123000321"
+	packWh    = 13500.0
+	reserve   = 20.0  // backup reserve, %
+	dayLength = 120.0 // seconds of recording for one day
+)
+
+// energySite plays one day of the site, compressed into the recording: a
+// live_status every 2 s (24 minutes of the day) and the day's energy totals
+// every 10 s, both starting at midnight.
+func energySite(r *recording) {
+	cache := func(body map[string]any) map[string]any { body["isCache"] = true; body["site_id"] = site; return body }
+	r.add(0, "", cache(map[string]any{"site_info": map[string]any{
+		"id": "STE20240601-00321", "site_name": "Home", "backup_reserve_percent": reserve, "default_real_mode": "self_consumption",
+		"installation_date": "2024-06-01T10:00:00+10:00", "version": "25.18.2 5d7e2f1a", "battery_count": 1,
+		"nameplate_power": 5000, "nameplate_energy": packWh, "off_grid_vehicle_charging_reserve_percent": 0,
+		"user_settings": map[string]any{"storm_mode_enabled": true},
+		"components": map[string]any{"battery": true, "solar": true, "grid": true, "load_meter": true,
+			"customer_preferred_export_rule": "pv_only", "disallow_charge_from_grid_with_solar_installed": true,
+			"wall_connectors": []map[string]any{{"din": wallConn, "part_name": "Gen 3 Wall Connector"}}},
+	}}))
+	r.add(0, "", cache(map[string]any{"tariff_content_v2": map[string]any{"code": "DEMO-TOU", "name": "Demo time of use",
+		"utility": "Demo Energy", "currency": "AUD",
+		"energy_charges": map[string]any{"All Year": map[string]any{"rates": map[string]any{"PEAK": 0.42, "OFF_PEAK": 0.21}}}}}))
+
+	soc := 45.0 // % at midnight
+	var t totals
+	const step = 2.0
+	for at := 0.0; at < dayLength; at += step {
+		hour := at / dayLength * 24
+		dt := step / dayLength * 24 // hours per step
+		solar := 0.0
+		if hour > 6 && hour < 19 {
+			solar = math.Round(6200 * math.Sin(math.Pi*(hour-6)/13))
+		}
+		load := 350.0 + 1400*bump(hour, 7.5, 1) + 2300*bump(hour, 19, 1.6) + 600*bump(hour, 13, 2)
+		charging := hour >= 10 && hour < 14 // Juniper on the wall connector around midday
+		wcPower := 0.0
+		if charging {
+			wcPower = 7200
+		}
+		load = math.Round(load + wcPower)
+		// Battery: charges from surplus solar, covers the deficit down to
+		// the reserve; the grid takes the rest.
+		surplus := solar - load
+		battery := 0.0
+		if surplus > 0 {
+			room := (100 - soc) / 100 * packWh / dt
+			battery = -math.Min(math.Min(surplus, 5000), room)
+		} else {
+			avail := (soc - reserve) / 100 * packWh / dt
+			battery = math.Min(math.Min(-surplus, 5000), math.Max(avail, 0))
+		}
+		battery = math.Round(battery)
+		grid := load - solar - battery // + import, - export
+		soc -= battery * dt / packWh * 100
+		t.add(solar, load, battery, grid, dt)
+
+		wcState, vin := 2, ""
+		if charging {
+			wcState, vin = 11, juniper
+		} else if hour >= 9.5 && hour < 14.5 {
+			wcState, vin = 4, juniper
+		}
+		clock := time.Date(2026, 9, 14, 0, 0, 0, 0, time.FixedZone("AEST", 10*3600)).Add(time.Duration(hour * float64(time.Hour)))
+		body := map[string]any{"site_id": site, "live_status": map[string]any{
+			"solar_power": solar, "battery_power": battery, "load_power": load, "grid_power": grid,
+			"grid_services_power": 0, "generator_power": 0, "percentage_charged": math.Round(soc*10) / 10,
+			"energy_left": math.Round(soc / 100 * packWh), "total_pack_energy": packWh,
+			"grid_status": "Active", "island_status": "on_grid", "storm_mode_active": false, "backup_capable": true,
+			"timestamp": clock.Format(time.RFC3339),
+			"wall_connectors": []map[string]any{{"din": wallConn, "vin": vin, "wall_connector_state": wcState,
+				"wall_connector_fault_state": 2, "wall_connector_power": wcPower}},
+		}}
+		if at == 0 {
+			body["isCache"] = true
+		}
+		r.add(at, "", body)
+		if int(at)%10 == 0 {
+			ev := map[string]any{"id": site, "totals": t.json()}
+			if at == 0 {
+				ev["isCache"] = true
+			}
+			r.add(at+0.5, "", ev)
+		}
+	}
+}
+
+// bump is a smooth peak of height 1 at centre with the given width (hours).
+func bump(hour, centre, width float64) float64 {
+	d := (hour - centre) / width
+	return math.Exp(-d * d)
+}
+
+// totals are the day's energy counters of the site, in Wh.
+type totals struct {
+	solar, home, charge, discharge, imported, exported                     float64
+	battFromSolar, battFromGrid, homeFromSolar, homeFromBatt, homeFromGrid float64
+}
+
+func (t *totals) add(solar, load, battery, grid, dt float64) {
+	t.solar += solar * dt
+	t.home += load * dt
+	if battery < 0 {
+		t.charge += -battery * dt
+		t.battFromSolar += -battery * dt
+	} else {
+		t.discharge += battery * dt
+		t.homeFromBatt += battery * dt
+	}
+	if grid > 0 {
+		t.imported += grid * dt
+		t.homeFromGrid += grid * dt
+	} else {
+		t.exported += -grid * dt
+	}
+	t.homeFromSolar = t.home - t.homeFromBatt - t.homeFromGrid
+}
+
+func (t *totals) json() map[string]any {
+	wh := func(v float64) float64 { return math.Round(v) }
+	return map[string]any{
+		"solar_energy_exported": wh(t.solar), "generator_energy_exported": nil,
+		"grid_energy_imported": wh(t.imported), "grid_services_energy_imported": nil, "grid_services_energy_exported": nil,
+		"grid_energy_exported_from_solar": wh(t.exported), "grid_energy_exported_from_generator": nil,
+		"grid_energy_exported_from_battery": 0, "battery_energy_exported": wh(t.discharge),
+		"battery_energy_imported_from_grid": wh(t.battFromGrid), "battery_energy_imported_from_solar": wh(t.battFromSolar),
+		"battery_energy_imported_from_generator": nil, "consumer_energy_imported_from_grid": wh(t.homeFromGrid),
+		"consumer_energy_imported_from_solar": wh(t.homeFromSolar), "consumer_energy_imported_from_battery": wh(t.homeFromBatt),
+		"consumer_energy_imported_from_generator": nil, "total_home_usage": wh(t.home), "total_battery_charge": wh(t.charge),
+		"total_battery_discharge": wh(t.discharge), "total_solar_generation": wh(t.solar), "total_grid_energy_exported": wh(t.exported),
+	}
+}
