@@ -39,6 +39,9 @@ type Options struct {
 	CommandSender command.Sender
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// SiteInfoKnown, when set, hears which site_info values of each energy
+	// site are known (sites.go).
+	SiteInfoKnown SiteInfoKnown
 }
 
 // Bridge runs the whole pipeline: its sources feed the router, which
@@ -151,6 +154,7 @@ func New(o Options) (*Bridge, error) {
 		b.publishInfoLocked()
 		b.fields.car(vin)
 	}
+	b.router.siteInfoKnown = o.SiteInfoKnown
 	return b, nil
 }
 

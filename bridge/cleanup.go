@@ -134,16 +134,16 @@ func (c *staleCleanup) collect(ctx context.Context) (map[string][]byte, error) {
 }
 
 // ownNode parses a config topic and tells which of this bridge's nodes it
-// names: <base>_bridge, or <base>_<VIN> with a real VIN (topic.Scheme
-// parses only exact shapes, so another instance's nodes never match).
-// Energy-site nodes are not candidates: nothing in ha.Publishable covers them.
+// names: <base>_bridge, <base>_<VIN> with a real VIN, or <base>_site_<id>
+// (topic.Scheme parses only exact shapes, so another instance's nodes never
+// match).
 func (c *staleCleanup) ownNode(t string) (topic.ConfigTopic, topic.Kind) {
 	ct, ok := c.disc.Topics.ParseConfig(t)
 	if !ok {
 		return ct, topic.None
 	}
 	switch o := c.disc.Topics.ParseNode(ct.Node); o.Kind {
-	case topic.Bridge, topic.Vehicle:
+	case topic.Bridge, topic.Vehicle, topic.Site:
 		return ct, o.Kind
 	}
 	return ct, topic.None

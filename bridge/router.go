@@ -52,8 +52,11 @@ type router struct {
 	onNewVehicle func(vin string)
 
 	vehicles map[string]*vehicle // by VIN
-	credits  map[string]json.RawMessage
-	caps     routerCaps // bridge-wide caps logged so far (limits.go)
+	sites    map[string]*site    // energy sites by id (sites.go)
+	// siteInfoKnown hears which site_info values each site has shown; optional.
+	siteInfoKnown SiteInfoKnown
+	credits       map[string]json.RawMessage
+	caps          routerCaps // bridge-wide caps logged so far (limits.go)
 
 	buf           []byte // payload scratch, reused for every value
 	topicBuf      []byte // value-topic scratch, reused for every value
@@ -66,6 +69,7 @@ func newRouter(cfg *config.Config, topics topic.Scheme, pub Publisher, h *homeAs
 	return &router{
 		cfg: cfg, topics: topics, pub: pub, ha: h, format: format, log: log, metrics: m, now: now,
 		vehicles:      map[string]*vehicle{},
+		sites:         map[string]*site{},
 		credits:       map[string]json.RawMessage{},
 		buf:           make([]byte, 0, 512),
 		lastDropLog:   map[string]time.Time{},
@@ -80,10 +84,10 @@ func (r *router) route(st *stream, ev *teslemetry.Event) {
 	if ev.Credits != nil {
 		r.publishCredits(ev.Credits)
 	}
+	if ev.Site != nil {
+		r.routeSite(st, ev)
+	}
 	if !ev.IsVehicle() {
-		if ev.EnergySite {
-			r.log.Debug("energy-site event ignored")
-		}
 		return
 	}
 	if _, known := r.vehicles[ev.VIN]; !known && !config.ValidVIN(ev.VIN) {
@@ -139,10 +143,13 @@ func (r *router) setAvailability(v *vehicle, state string) {
 	r.pub.Publish(mqttpub.Availability, r.topics.Vehicle(v.vin, topic.Availability), []byte(state))
 }
 
-// offline publishes offline for every car (shutdown).
+// offline publishes offline for every car and site (shutdown).
 func (r *router) offline() {
 	for _, v := range r.vehicles {
 		r.setAvailability(v, "offline")
+	}
+	for _, si := range r.sites {
+		r.setSiteAvailability(si, "offline")
 	}
 }
 

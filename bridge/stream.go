@@ -21,19 +21,20 @@ type stream struct {
 	reconnects  int
 	lastEventAt time.Time
 	vins        map[string]bool
+	sites       map[string]bool // energy sites it carries
 	offline     *time.Timer
 }
 
 // makeStreams builds one stream per source: the replay, or each SSE stream.
 func (b *Bridge) makeStreams(src Sources) []*stream {
 	if r := src.Replay; r != nil {
-		st := &stream{path: "replay", vins: map[string]bool{}}
+		st := &stream{path: "replay", vins: map[string]bool{}, sites: map[string]bool{}}
 		st.run = func(ctx context.Context, b *Bridge) error { return b.runReplay(ctx, st, *r) }
 		return []*stream{st}
 	}
 	out := make([]*stream, 0, len(src.Streams))
 	for _, s := range src.Streams {
-		st := &stream{path: s.Path, vin: s.VIN, vins: map[string]bool{}}
+		st := &stream{path: s.Path, vin: s.VIN, vins: map[string]bool{}, sites: map[string]bool{}}
 		cfg := s.Config
 		cfg.MaxEvent = MaxEventSize
 		cfg.OnSkip = func(reason string) { b.drop(reason, "stream event skipped (%s)", reason) }
@@ -69,6 +70,7 @@ func (h streamHandler) OnStatus(s sse.Status) {
 		for vin := range st.vins {
 			b.router.setAvailability(b.router.vehicles[vin], "online")
 		}
+		b.router.setStreamSitesAvailability(st, "online")
 		if b.metrics != nil {
 			b.metrics.StreamUp.WithLabelValues(st.path).Set(1)
 		}
@@ -110,6 +112,7 @@ func (st *stream) startOfflineTimerLocked(b *Bridge) {
 		for vin := range st.vins {
 			b.router.setAvailability(b.router.vehicles[vin], "offline")
 		}
+		b.router.setStreamSitesAvailability(st, "offline")
 	})
 }
 

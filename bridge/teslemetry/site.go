@@ -2,6 +2,7 @@ package teslemetry
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 )
@@ -295,4 +296,32 @@ func SiteMessages(sch topic.Scheme, s *Site) []SiteMessage {
 		out = append(out, SiteMessage{sch.Site(s.ID, topic.SiteTariff), s.Tariff})
 	}
 	return out
+}
+
+// Has reports whether the document carries a non-null value at path: a
+// member ("backup_reserve_percent") or a member of an object member
+// ("components.customer_preferred_export_rule").
+func (d *SiteDoc) Has(path string) bool {
+	if d == nil {
+		return false
+	}
+	key, rest, nested := strings.Cut(path, ".")
+	for _, v := range d.Values {
+		if v.Key != key {
+			continue
+		}
+		if !nested {
+			return !isNull(v.Payload)
+		}
+		if !v.JSON || v.Payload[0] != '{' {
+			return false
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(v.Payload, &m) != nil {
+			return false
+		}
+		inner, ok := m[rest]
+		return ok && !isNull(inner)
+	}
+	return false
 }

@@ -291,3 +291,25 @@ func sampleSiteEventsF(f *testing.F) []string {
 	}
 	return out
 }
+
+func TestSiteDocHas(t *testing.T) {
+	ev, _, err := Parse([]byte(`{"site_id":"1","site_info":{"backup_reserve_percent":20,"default_real_mode":null,` +
+		`"components":{"customer_preferred_export_rule":"pv_only","disallow_charge_from_grid_with_solar_installed":null},` +
+		`"user_settings":{"storm_mode_enabled":false},"list":[1]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ev.Site.Info
+	for path, want := range map[string]bool{
+		"backup_reserve_percent": true, "default_real_mode": false, "components.customer_preferred_export_rule": true,
+		"components.disallow_charge_from_grid_with_solar_installed": false, "user_settings.storm_mode_enabled": true,
+		"off_grid_vehicle_charging_reserve_percent": false, "list.x": false, "backup_reserve_percent.x": false, "components": true,
+	} {
+		if d.Has(path) != want {
+			t.Errorf("Has(%q) = %v", path, !want)
+		}
+	}
+	if (*SiteDoc)(nil).Has("x") {
+		t.Error("nil doc has a value")
+	}
+}

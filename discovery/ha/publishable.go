@@ -120,8 +120,11 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 // comes back with the car's next value, and deleting its config would drop
 // the user's customisations of the entity on every restart. A catalog field
 // under a component it does not use (a sensor that became a binary_sensor)
-// is not publishable.
+// is not publishable. Energy-site nodes follow SitePublishable.
 func Publishable(kind topic.Kind, component, object string) bool {
+	if kind == topic.Site {
+		return SitePublishable(component, object)
+	}
 	set, ok := publishableSets()[kind]
 	if !ok {
 		return false

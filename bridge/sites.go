@@ -1,0 +1,282 @@
+package bridge
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/teslemetry"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+)
+
+// Energy sites (docs/energy-sites.md): per-site state beside the per-car
+// state, fed by the live_status, site_info, energy_totals and tariff events
+// of the account-wide stream.
+
+// Bounds on the bridge's memory for energy sites: a stream that names more
+// sites, or a site that sends ever new keys, cannot grow it without limit.
+// What is beyond them is skipped and counted (site_limit, site_key_limit).
+const (
+	MaxSites        = 64  // energy sites the bridge keeps
+	MaxSiteTopics   = 512 // distinct value topics of one site
+	siteAnnounceMax = 2 * time.Minute
+)
+
+// SiteControlPaths are the site_info values the energy-site controls reflect;
+// a control is announced once its value is known (see SiteInfoKnown).
+var SiteControlPaths = []string{
+	"backup_reserve_percent",
+	"default_real_mode",
+	"components.customer_preferred_export_rule",
+	"components.disallow_charge_from_grid_with_solar_installed",
+	"user_settings.storm_mode_enabled",
+	"off_grid_vehicle_charging_reserve_percent",
+}
+
+// SiteInfoKnown tells a listener (the commands' control discovery) which of
+// SiteControlPaths a site's site_info has shown so far, with the site's Home
+// Assistant device. It is called with the bridge's lock held whenever the set
+// grows or the device changes, and must not call back into the Bridge.
+type SiteInfoKnown func(site ha.Site, known []string)
+
+// site is what the bridge knows about one energy site.
+type site struct {
+	id        string // digits, a valid topic level
+	stream    *stream
+	available string // "", "online", "offline"
+	firstSeen time.Time
+	lastSeen  time.Time
+
+	device  ha.Site
+	hasInfo bool            // a site_info arrived: the device is named
+	topics  map[string]bool // value topics published (bounded by MaxSiteTopics)
+	// entities are the discovery entities due (announced once the device
+	// is named, or siteAnnounceMax after first sight), by key; announced
+	// says whether they are out.
+	entities  map[siteKey]bool
+	announced bool
+	known     []string // SiteControlPaths seen in site_info
+}
+
+// siteKey is one entity source of a site: a member of a document, a member
+// of a wall connector, or the site's own entities (level "").
+type siteKey struct {
+	level, din, key string
+	kind            ha.SiteValueKind
+}
+
+// routeSite publishes the energy-site part of an event that arrived on st.
+func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
+	s := ev.Site
+	if s == nil || !r.cfg.Teslemetry.EnergySites {
+		return
+	}
+	if s.ID == "" {
+		r.drop("bad_site_id", "energy-site event without a valid site id skipped")
+		return
+	}
+	si := r.energySite(s.ID, st)
+	if si == nil {
+		r.drop("site_limit", "energy site %s skipped: more than %d sites", s.ID, MaxSites)
+		return
+	}
+	if s.Info != nil {
+		r.updateSiteDevice(si, s.Info)
+	}
+	sch := r.topics
+	for _, m := range teslemetry.SiteMessages(sch, s) {
+		if !si.topics[m.Topic] {
+			if len(si.topics) >= MaxSiteTopics {
+				r.drop("site_key_limit", "energy site %s: value topics beyond %d skipped", s.ID, MaxSiteTopics)
+				continue
+			}
+			si.topics[m.Topic] = true
+		}
+		r.pub.Publish(mqttpub.Value, m.Topic, m.Payload)
+	}
+	r.noteSiteEntities(si, s)
+	now := r.now()
+	if !si.announced && (si.hasInfo || now.Sub(si.firstSeen) >= siteAnnounceMax) {
+		si.announced = true
+		r.ha.announceSite(si)
+	}
+	seen := ev.CreatedAt
+	if seen.IsZero() {
+		seen = now
+	}
+	if seen.After(si.lastSeen) {
+		if si.lastSeen.IsZero() || seen.Unix() != si.lastSeen.Unix() {
+			r.pub.Publish(mqttpub.Value, sch.Site(si.id, topic.LastSeen), []byte(seen.UTC().Format(time.RFC3339)))
+		}
+		si.lastSeen = seen
+	}
+}
+
+// energySite returns the state of a site, creating it on first sight; nil
+// when MaxSites are known already.
+func (r *router) energySite(id string, st *stream) *site {
+	si, ok := r.sites[id]
+	if !ok {
+		if len(r.sites) >= MaxSites {
+			return nil
+		}
+		si = &site{id: id, firstSeen: r.now(), device: ha.Site{ID: id, Name: ha.SiteName("", id)},
+			topics: map[string]bool{}, entities: map[siteKey]bool{{}: true}}
+		r.sites[id] = si
+	}
+	if si.stream == nil && st != nil {
+		si.stream = st
+		st.sites[id] = true
+		if st.connected {
+			r.setSiteAvailability(si, "online")
+		}
+	}
+	return si
+}
+
+func (r *router) setSiteAvailability(si *site, state string) {
+	if si == nil || si.available == state {
+		return
+	}
+	si.available = state
+	r.pub.Publish(mqttpub.Availability, r.topics.Site(si.id, topic.Availability), []byte(state))
+}
+
+// setStreamSitesAvailability follows a stream's health for the sites it carries.
+func (r *router) setStreamSitesAvailability(st *stream, state string) {
+	for id := range st.sites {
+		r.setSiteAvailability(r.sites[id], state)
+	}
+}
+
+// updateSiteDevice takes the device's name, model and firmware from a
+// site_info, re-announces the site when they changed, and tells the control
+// listener what it can announce.
+func (r *router) updateSiteDevice(si *site, info *teslemetry.SiteDoc) {
+	d := si.device
+	if name := info.Value("site_name"); name != nil {
+		d.Name = ha.SiteName(string(name), si.id)
+	}
+	if v := info.Value("version"); v != nil {
+		d.SWVersion = ha.SoftwareVersion(string(v))
+	}
+	if info.Has("components.battery") || info.Has("components.solar") {
+		d.Model = ha.SiteModel(info.Has("components.battery") && componentOn(info, "battery"),
+			info.Has("components.solar") && componentOn(info, "solar"))
+	}
+	changed := d != si.device
+	si.device, si.hasInfo = d, true
+	if changed && si.announced {
+		r.ha.announceSite(si)
+	}
+	grew := false
+	for _, p := range SiteControlPaths {
+		if !slices.Contains(si.known, p) && info.Has(p) {
+			si.known, grew = append(si.known, p), true
+		}
+	}
+	if (grew || changed) && len(si.known) > 0 && r.siteInfoKnown != nil {
+		r.siteInfoKnown(si.device, slices.Clone(si.known))
+	}
+}
+
+// componentOn reports whether site_info.components.<name> is true.
+func componentOn(info *teslemetry.SiteDoc, name string) bool {
+	var c map[string]any
+	return json.Unmarshal(info.Value("components"), &c) == nil && c[name] == true
+}
+
+// noteSiteEntities records the entity sources an event brings, and announces
+// the new ones at once when the site's entities are already out.
+func (r *router) noteSiteEntities(si *site, s *teslemetry.Site) {
+	var fresh []siteKey
+	note := func(k siteKey) {
+		if si.entities[k] {
+			return
+		}
+		if len(si.entities) >= MaxSiteTopics {
+			return // the value was not published either
+		}
+		si.entities[k] = true
+		fresh = append(fresh, k)
+	}
+	docs := []struct {
+		level string
+		doc   *teslemetry.SiteDoc
+	}{{topic.SiteLiveStatus, s.LiveStatus}, {topic.SiteInfo, s.Info}, {topic.SiteEnergyTotals, s.Totals}}
+	for _, d := range docs {
+		if d.doc == nil {
+			continue
+		}
+		for _, v := range d.doc.Values {
+			kind := ha.SiteScalar
+			if v.JSON {
+				kind = ha.SiteJSON
+			}
+			note(siteKey{level: d.level, key: v.Key, kind: kind})
+		}
+		for _, wc := range d.doc.WallConnectors {
+			for _, v := range wc.Values {
+				note(siteKey{level: topic.SiteWallConnectors, din: wc.DIN, key: v.Key})
+			}
+		}
+	}
+	if si.announced {
+		for _, k := range fresh {
+			r.ha.announceSiteEntity(si, k)
+		}
+	}
+}
+
+// announceSite publishes every due entity of a site (again, after its device
+// changed).
+func (h *homeAssistant) announceSite(si *site) {
+	if h == nil {
+		return
+	}
+	keys := make([]siteKey, 0, len(si.entities))
+	for k := range si.entities {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, c siteKey) int {
+		if a.level != c.level {
+			return compareStrings(a.level, c.level)
+		}
+		if a.din != c.din {
+			return compareStrings(a.din, c.din)
+		}
+		return compareStrings(a.key, c.key)
+	})
+	for _, k := range keys {
+		h.announceSiteEntity(si, k)
+	}
+}
+
+func compareStrings(a, c string) int {
+	switch {
+	case a < c:
+		return -1
+	case a > c:
+		return 1
+	}
+	return 0
+}
+
+// announceSiteEntity publishes the discovery configs of one entity source.
+func (h *homeAssistant) announceSiteEntity(si *site, k siteKey) {
+	if h == nil {
+		return
+	}
+	var msgs []ha.Message
+	switch k.level {
+	case "":
+		msgs = h.opts.SiteEntities(si.device)
+	case topic.SiteWallConnectors:
+		msgs = h.opts.WallConnectorEntities(si.device, k.din, k.key)
+	default:
+		msgs = h.opts.SiteValueEntities(si.device, k.level, k.key, k.kind)
+	}
+	h.publish(msgs...)
+}
