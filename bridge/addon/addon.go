@@ -53,6 +53,7 @@ type options struct {
 	Units                string        `json:"units"`
 	IdleTimeout          flexString    `json:"idle_timeout"`
 	OfflineAfter         flexString    `json:"offline_after"`
+	EnergySites          *bool         `json:"energy_sites"`
 	LogLevel             string        `json:"log_level"`
 	MQTTURL              string        `json:"mqtt_url"`
 	MQTTUsername         string        `json:"mqtt_username"`
@@ -214,6 +215,9 @@ func buildDocument(o options, svc *MQTTService) (map[string]any, *literals, erro
 	}
 	if s := duration(o.OfflineAfter); s != "" {
 		teslemetry["offline_after"] = s
+	}
+	if o.EnergySites != nil {
+		teslemetry["energy_sites"] = *o.EnergySites
 	}
 
 	if s := strings.TrimSpace(o.MQTTURL); s != "" {
@@ -394,6 +398,7 @@ var optionKeys = []struct{ config, option string }{
 	{"teslemetry.fields", "fields"},
 	{"teslemetry.idle_timeout", "idle_timeout"},
 	{"teslemetry.offline_after", "offline_after"},
+	{"teslemetry.energy_sites", "energy_sites"},
 	{"mqtt.url", "mqtt_url"},
 	{"mqtt.username", "mqtt_username"},
 	{"mqtt.password", "mqtt_password"},

@@ -73,7 +73,7 @@ func TestLoadMapsOptions(t *testing.T) {
 			options: `{"token":"tok-2","vins":["` + strings.ToLower(vin1) + `"," ` + vin2 + `"],
 				"vehicle_names":[{"vin":"` + vin1 + `","name":"Model 3"},{"vin":"` + vin2 + `","name":" "}],
 				"base_topic":"tesla","discovery":false,"discovery_prefix":"ha","units":"metric",
-				"idle_timeout":"45","offline_after":"2m","log_level":"warning",
+				"idle_timeout":"45","offline_after":"2m","energy_sites":false,"log_level":"warning",
 				"mqtt_url":"mqtts://broker.lan:8883","mqtt_username":"me","mqtt_password":"pw",
 				"webhook_authorization":"Bearer hook-secret"}`,
 			want: func() config.Config {
@@ -82,6 +82,7 @@ func TestLoadMapsOptions(t *testing.T) {
 				c.Teslemetry.VINs = []string{vin1, vin2}
 				c.Teslemetry.IdleTimeout = config.Duration(45 * time.Second)
 				c.Teslemetry.OfflineAfter = config.Duration(2 * time.Minute)
+				c.Teslemetry.EnergySites = false
 				c.Vehicles = map[string]config.Vehicle{vin1: {Name: "Model 3"}}
 				c.MQTT.URL = "mqtts://broker.lan:8883"
 				c.MQTT.Username, c.MQTT.Password = "me", "pw"
