@@ -103,6 +103,16 @@ func TestDemoOncePublishesBothCars(t *testing.T) {
 		return l["teslemetry/7SAYGDEE1PA098765/v/DetailedChargeState"] == "Disconnected" &&
 			l["teslemetry/5YJ3E7EB9NF123456/state"] == "asleep" && l["teslemetry/bridge/state"] == "offline"
 	})
+	// The energy site ends its day: night again, the day's totals in, and
+	// its Energy-dashboard sensors announced under the site's name.
+	site := "teslemetry/site/2252180000054321/"
+	l := sub.Latest()
+	if l[site+"live_status/solar_power"] != "0" || l[site+"energy_totals/total_solar_generation"] == "" ||
+		l[site+"site_info/site_name"] != "Home" || l[site+"availability"] != "offline" ||
+		!strings.Contains(l["homeassistant/sensor/teslemetry_site_2252180000054321/total_solar_generation/config"], `"default_entity_id":"sensor.home_total_solar_generation"`) {
+		t.Errorf("demo site: solar %q, totals %q, name %q, availability %q", l[site+"live_status/solar_power"],
+			l[site+"energy_totals/total_solar_generation"], l[site+"site_info/site_name"], l[site+"availability"])
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
