@@ -46,7 +46,7 @@ func main() {
 	runs := flag.Int("runs", 3, "repetitions of every scenario")
 	values := flag.Int("values", 200000, "values per throughput run")
 	latencySecs := flag.Int("latency-seconds", 10, "length of each 1,000 values/s latency run")
-	only := flag.String("only", "", "comma-separated subset: throughput,scaling,latency,twocars,cache,commands,size")
+	only := flag.String("only", "", "comma-separated subset: throughput,scaling,latency,sites,twocars,cache,commands,size")
 	quick := flag.Bool("quick", false, "one run each, 50,000 values, short steady/idle phases (for development)")
 	cpuprofile := flag.String("cpuprofile", "", "also profile one 10-VIN burst with the bridge package in-process; write the CPU profile here")
 	heapprofile := flag.String("heapprofile", "", "run the cache scenario with the bridge package in-process and write its heap profile here")
@@ -221,6 +221,19 @@ func main() {
 		}
 		rep.latency(n, base, br)
 		rep.printf("| wake-up floor: one loopback TCP hop between two processes, same rate | %d | %.2f | — | %.2f | %.2f | — | — |\n", n/fieldsPerEvent, f50, f99, fmax)
+	}
+	if want("sites") {
+		var rs []sitesResult
+		for run := 1; run <= *runs; run++ {
+			r, err := e.runSites(1000 * *latencySecs)
+			if err != nil {
+				fatal(fmt.Errorf("energy sites: %w", err))
+			}
+			progress("sites run %d/%d  %d site events  car p50 %.2f p99 %.2f ms  bridge CPU %.1f %%  %.1f MB", run, *runs, r.siteEvents,
+				percentile(r.lat, 50)/1000, percentile(r.lat, 99)/1000, 100*r.cpu.Seconds()/r.elapsed.Seconds(), float64(r.hwmKB)/1024)
+			rs = append(rs, r)
+		}
+		rep.sites(rs)
 	}
 	if want("twocars") {
 		r, err := e.runTwoCars(steady, idle)
