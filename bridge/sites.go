@@ -74,8 +74,7 @@ func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
 		return
 	}
 	if s.ID == "" {
-		r.drop("bad_site_id", "energy-site event without a valid site id skipped")
-		return
+		return // the decoder reported it (bad_site_id)
 	}
 	si := r.energySite(s.ID, st)
 	if si == nil {

@@ -108,7 +108,10 @@ func (w *siteWire) decode(bad func(kind, format string, args ...any)) *Site {
 	if raw == nil {
 		raw = w.id
 	}
-	if raw != nil {
+	switch {
+	case raw == nil:
+		bad("bad_site_id", "energy-site event without a site id")
+	default:
 		if s.ID = siteID(raw); s.ID == "" {
 			bad("bad_site_id", "site id is not 1–%d digits", maxSiteIDLen)
 		}

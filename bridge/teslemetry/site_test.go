@@ -201,10 +201,10 @@ func TestSiteProblems(t *testing.T) {
 			t.Errorf("%s: problems %v, want one %s", c.data, problems, c.kind)
 		}
 	}
-	// A site event without any id maps to nothing: the bridge drops it.
-	ev, _, _ := Parse([]byte(`{"live_status":{"solar_power":1}}`))
-	if ev.Site == nil || ev.Site.ID != "" || SiteMessages(testScheme, ev.Site) != nil {
-		t.Errorf("no id: %+v", ev.Site)
+	// A site event without any id is reported and maps to nothing.
+	ev, problems, _ := Parse([]byte(`{"live_status":{"solar_power":1}}`))
+	if ev.Site == nil || ev.Site.ID != "" || SiteMessages(testScheme, ev.Site) != nil || len(problems) != 1 || problems[0].Kind != "bad_site_id" {
+		t.Errorf("no id: %+v %v", ev.Site, problems)
 	}
 	// A car event has no site part.
 	if ev, _, _ := Parse([]byte(`{"vin":"5YJ3E7EB9NF123456","data":{"id":1}}`)); ev.Site != nil {
