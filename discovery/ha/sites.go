@@ -234,6 +234,8 @@ func (e siteEntity) config(name, stateTopic string) config {
 		c.ValueTemplate = tplIn([]string{e.on, e.off})
 	case e.class == "enum":
 		c.Options, c.ValueTemplate = e.options, tplIn(e.options)
+	case e.class == "timestamp":
+		c.ValueTemplate = tplZonedTime
 	case e.unit != "" || e.state != "" || e.class != "":
 		c.UnitOfMeasurement, c.StateClass, c.ValueTemplate = e.unit, e.state, tplValue
 		if e.precision >= 0 {
@@ -303,6 +305,11 @@ func (o Options) WallConnectorEntities(s Site, din, key string) []Message {
 	stateTopic := o.Topics.Site(s.ID, topic.SiteWallConnectors, seg, topic.Segment(key))
 	return []Message{o.siteMessage(s, e.component, object, e.config(name, stateTopic), nil)}
 }
+
+// tplZonedTime passes an ISO 8601 time with a zone (Z or ±hh:mm) and maps
+// anything else to None: sites send local times with an offset, and Home
+// Assistant refuses a timestamp without a zone.
+const tplZonedTime = `{{ value if value is match('\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d.*(Z|[+-]\\d\\d:\\d\\d)$') else None }}`
 
 // tplTariff shows the tariff's name (else its code) and unknown after a
 // removal (payload null).

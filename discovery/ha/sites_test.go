@@ -3,6 +3,7 @@ package ha
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,6 +184,8 @@ func renderState(e entity, payload string) (string, error) {
 			payload = payload[:255]
 		}
 		return none(payload != "null", payload), nil
+	case tpl == tplZonedTime:
+		return none(reZonedTime.MatchString(payload), payload), nil
 	case tpl == tplTariff:
 		var m map[string]any
 		if json.Unmarshal([]byte(payload), &m) != nil || m == nil {
@@ -212,6 +215,10 @@ func renderState(e entity, payload string) (string, error) {
 	}
 	return "", fmt.Errorf("no rendering for template %q", tpl)
 }
+
+// reZonedTime is tplZonedTime's regular expression (Jinja's match test
+// anchors at the start).
+var reZonedTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d.*(Z|[+-]\d\d:\d\d)$`)
 
 // checkState tells whether Home Assistant can show the state a payload
 // renders to under entity e: None (unknown) always; otherwise a number for
@@ -257,10 +264,13 @@ func TestSiteStatesRejected(t *testing.T) {
 	}{
 		{ent(topic.SiteLiveStatus, "solar_power"), "3120", true},
 		{ent(topic.SiteLiveStatus, "solar_power"), "lots", false},
+		{ent(topic.SiteLiveStatus, "timestamp"), "2026-09-14T17:29:55+1000", true}, // unknown: HA would refuse it
 		{ent(topic.SiteLiveStatus, "grid_status"), "Active", true},
 		{ent(topic.SiteLiveStatus, "grid_status"), "Weird", true}, // unknown, not an error
 		{ent(topic.SiteLiveStatus, "timestamp"), "2026-09-14T17:29:55+10:00", true},
-		{ent(topic.SiteLiveStatus, "timestamp"), "yesterday", false},
+		{ent(topic.SiteLiveStatus, "timestamp"), "yesterday", true},             // unknown, not an error
+		{ent(topic.SiteInfo, "installation_date"), "2023-03-14T09:12:00", true}, // no zone: unknown
+		{ent(topic.SiteInfo, "installation_date"), "2023-03-14T09:12:00Z", true},
 		{ent(topic.SiteInfo, "default_real_mode"), "self_consumption", true},
 		{ent(topic.SiteInfo, "default_real_mode"), "new_mode", true},
 	} {
