@@ -2,6 +2,7 @@ package ha
 
 import (
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/catalog"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
 
 	"bytes"
 	"encoding/json"
@@ -49,6 +50,23 @@ func TestGolden(t *testing.T) {
 		"charger_power":              func() []Message { return []Message{o.ChargerPowerEntity(v)} },
 		"streaming_config":           func() []Message { return []Message{o.FieldsStatusEntity(v)} },
 		"bridge":                     func() []Message { return o.BridgeEntities(true) },
+		// Energy sites (sites.go).
+		"site": func() []Message { return o.SiteEntities(testSite) },
+		"site_solar_power": func() []Message {
+			return o.SiteValueEntities(testSite, topic.SiteLiveStatus, "solar_power", SiteScalar)
+		},
+		"site_grid_status": func() []Message {
+			return o.SiteValueEntities(testSite, topic.SiteLiveStatus, "grid_status", SiteScalar)
+		},
+		"site_default_real_mode": func() []Message {
+			return o.SiteValueEntities(testSite, topic.SiteInfo, "default_real_mode", SiteScalar)
+		},
+		"site_total_solar_generation": func() []Message {
+			return o.SiteValueEntities(testSite, topic.SiteEnergyTotals, "total_solar_generation", SiteScalar)
+		},
+		"site_wall_connector_power": func() []Message {
+			return o.WallConnectorEntities(testSite, "1457768-02-G--PGT23123000987", "wall_connector_power")
+		},
 		// A bare vehicle: no model or firmware yet, name from the VIN.
 		"vehicle_bare": func() []Message {
 			return o.VehicleEntities(Vehicle{VIN: v.VIN, Name: DeviceName("", "", v.VIN)})[:1]
