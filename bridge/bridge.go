@@ -154,6 +154,7 @@ func New(o Options) (*Bridge, error) {
 		b.publishInfoLocked()
 		b.fields.car(vin)
 	}
+	b.router.onNewSite = b.publishInfoLocked
 	b.router.siteInfoKnown = o.SiteInfoKnown
 	return b, nil
 }
@@ -289,6 +290,11 @@ func (b *Bridge) publishInfoLocked() {
 		vins = append(vins, vin)
 	}
 	slices.Sort(vins)
+	sites := make([]string, 0, len(b.router.sites))
+	for id := range b.router.sites {
+		sites = append(sites, id)
+	}
+	slices.Sort(sites)
 	streams := make([]streamInfo, 0, len(b.streams))
 	for _, st := range b.streams {
 		streams = append(streams, streamInfo{
@@ -298,7 +304,7 @@ func (b *Bridge) publishInfoLocked() {
 	}
 	payload, _ := json.Marshal(map[string]any{
 		"version": b.version, "started_at": b.startedAt.UTC().Format(time.RFC3339),
-		"vins": vins, "streams": streams, "webhook": b.webhook,
+		"vins": vins, "sites": sites, "streams": streams, "webhook": b.webhook,
 	})
 	b.pub.Publish(mqttpub.Value, b.topics.BridgeInfo(), payload)
 	b.board.notif.Notify() // streams changed: the status page shows them

@@ -50,6 +50,8 @@ type router struct {
 	// onNewVehicle runs when a car is seen for the first time (the bridge
 	// republishes bridge/info and applies teslemetry.fields); optional.
 	onNewVehicle func(vin string)
+	// onNewSite runs when an energy site is seen for the first time; optional.
+	onNewSite func()
 
 	vehicles map[string]*vehicle // by VIN
 	sites    map[string]*site    // energy sites by id (sites.go)

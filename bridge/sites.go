@@ -124,6 +124,9 @@ func (r *router) energySite(id string, st *stream) *site {
 		si = &site{id: id, firstSeen: r.now(), device: ha.Site{ID: id, Name: ha.SiteName("", id)},
 			topics: map[string]bool{}, entities: map[siteKey]bool{{}: true}}
 		r.sites[id] = si
+		if r.onNewSite != nil {
+			defer r.onNewSite()
+		}
 	}
 	if si.stream == nil && st != nil {
 		si.stream = st

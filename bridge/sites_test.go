@@ -77,6 +77,12 @@ func TestSiteTopicsThroughBroker(t *testing.T) {
 			t.Errorf("entity for a JSON member: %s", topic)
 		}
 	}
+	var info struct {
+		Sites []string `json:"sites"`
+	}
+	if err := json.Unmarshal([]byte(l["teslemetry/bridge/info"]), &info); err != nil || !slices.Equal(info.Sites, []string{siteID}) {
+		t.Errorf("bridge/info sites: %v (%v)", info.Sites, err)
+	}
 	// The cars are untouched.
 	if l["teslemetry/"+vin1+"/v/BatteryLevel"] == "" {
 		t.Error("car values missing")
