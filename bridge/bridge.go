@@ -39,9 +39,9 @@ type Options struct {
 	CommandSender command.Sender
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
-	// SiteInfoKnown, when set, hears which site_info values of each energy
-	// site are known (sites.go).
-	SiteInfoKnown SiteInfoKnown
+	// SiteInfoValue, when set, hears the site_info values of each energy
+	// site (sites.go).
+	SiteInfoValue SiteInfoValue
 }
 
 // Bridge runs the whole pipeline: its sources feed the router, which
@@ -155,7 +155,7 @@ func New(o Options) (*Bridge, error) {
 		b.fields.car(vin)
 	}
 	b.router.onNewSite = b.publishInfoLocked
-	b.router.siteInfoKnown = o.SiteInfoKnown
+	b.router.siteInfoValue = o.SiteInfoValue
 	return b, nil
 }
 

@@ -55,8 +55,9 @@ type router struct {
 
 	vehicles map[string]*vehicle // by VIN
 	sites    map[string]*site    // energy sites by id (sites.go)
-	// siteInfoKnown hears which site_info values each site has shown; optional.
-	siteInfoKnown SiteInfoKnown
+	// siteInfoValue hears the site_info values of each site (the site
+	// controls); optional.
+	siteInfoValue SiteInfoValue
 	credits       map[string]json.RawMessage
 	caps          routerCaps // bridge-wide caps logged so far (limits.go)
 

@@ -3,6 +3,7 @@ package bridge
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/mqttpub"
@@ -25,7 +26,8 @@ const (
 )
 
 // SiteControlPaths are the site_info values the energy-site controls reflect;
-// a control is announced once its value is known (see SiteInfoKnown).
+// a control is announced once its value is known (see SiteInfoValue). The
+// nested ones are reported under these dotted paths.
 var SiteControlPaths = []string{
 	"backup_reserve_percent",
 	"default_real_mode",
@@ -35,11 +37,16 @@ var SiteControlPaths = []string{
 	"off_grid_vehicle_charging_reserve_percent",
 }
 
-// SiteInfoKnown tells a listener (the commands' control discovery) which of
-// SiteControlPaths a site's site_info has shown so far, with the site's Home
-// Assistant device. It is called with the bridge's lock held whenever the set
-// grows or the device changes, and must not call back into the Bridge.
-type SiteInfoKnown func(site ha.Site, known []string)
+// SiteInfoValue hears the site_info values of an energy site, for the
+// site controls (state kept, control announced once its value is known):
+// for every site_info event, each non-null top-level member (key as sent,
+// payload as published on site_info/<key>) and each non-null nested member
+// of SiteControlPaths under its dotted path with its value as a payload
+// ("components.customer_preferred_export_rule" → pv_only), with the site's
+// Home Assistant device as it is after that event. It is called with the
+// bridge's lock held, after the values are published, and must not call
+// back into the Bridge.
+type SiteInfoValue func(site ha.Site, key string, payload []byte)
 
 // site is what the bridge knows about one energy site.
 type site struct {
@@ -57,7 +64,6 @@ type site struct {
 	// says whether they are out.
 	entities  map[siteKey]bool
 	announced bool
-	known     []string // SiteControlPaths seen in site_info
 }
 
 // siteKey is one entity source of a site: a member of a document, a member
@@ -94,6 +100,9 @@ func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
 			si.topics[m.Topic] = true
 		}
 		r.pub.Publish(mqttpub.Value, m.Topic, m.Payload)
+	}
+	if s.Info != nil {
+		r.reportSiteInfo(si, s.Info)
 	}
 	r.noteSiteEntities(si, s)
 	now := r.now()
@@ -154,8 +163,7 @@ func (r *router) setStreamSitesAvailability(st *stream, state string) {
 }
 
 // updateSiteDevice takes the device's name, model and firmware from a
-// site_info, re-announces the site when they changed, and tells the control
-// listener what it can announce.
+// site_info and re-announces the site when they changed.
 func (r *router) updateSiteDevice(si *site, info *teslemetry.SiteDoc) {
 	d := si.device
 	if name := info.Value("site_name"); name != nil {
@@ -173,14 +181,25 @@ func (r *router) updateSiteDevice(si *site, info *teslemetry.SiteDoc) {
 	if changed && si.announced {
 		r.ha.announceSite(si)
 	}
-	grew := false
-	for _, p := range SiteControlPaths {
-		if !slices.Contains(si.known, p) && info.Has(p) {
-			si.known, grew = append(si.known, p), true
+}
+
+// reportSiteInfo hands a site_info's values to the SiteInfoValue listener.
+func (r *router) reportSiteInfo(si *site, info *teslemetry.SiteDoc) {
+	if r.siteInfoValue == nil {
+		return
+	}
+	for _, v := range info.Values {
+		if string(v.Payload) != "null" {
+			r.siteInfoValue(si.device, v.Key, v.Payload)
 		}
 	}
-	if (grew || changed) && len(si.known) > 0 && r.siteInfoKnown != nil {
-		r.siteInfoKnown(si.device, slices.Clone(si.known))
+	for _, p := range SiteControlPaths {
+		if !strings.Contains(p, ".") {
+			continue // a top-level member, reported above
+		}
+		if payload, ok := info.Lookup(p); ok && string(payload) != "null" {
+			r.siteInfoValue(si.device, p, payload)
+		}
 	}
 }
 

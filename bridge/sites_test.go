@@ -154,8 +154,8 @@ func startBridgeEnergyOff(t *testing.T) *harness {
 }
 
 // startSiteBridge runs a bridge like startBridge, with extra teslemetry:
-// settings and a SiteInfoKnown hook.
-func startSiteBridge(t *testing.T, teslemetryExtra string, known bridge.SiteInfoKnown) *harness {
+// settings and a SiteInfoValue hook.
+func startSiteBridge(t *testing.T, teslemetryExtra string, known bridge.SiteInfoValue) *harness {
 	t.Helper()
 	br, err := broker.Start("127.0.0.1:0")
 	if err != nil {
@@ -174,7 +174,7 @@ func startSiteBridge(t *testing.T, teslemetryExtra string, known bridge.SiteInfo
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	h.stats = bridge.NewMetrics()
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats, SiteInfoKnown: known})
+	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats, SiteInfoValue: known})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,42 +186,48 @@ func startSiteBridge(t *testing.T, teslemetryExtra string, known bridge.SiteInfo
 	return h
 }
 
-// The controls' hook hears which site_info values are known, with the device.
-func TestSiteInfoKnownHook(t *testing.T) {
+// The controls' hook hears each site_info value, nested control values under
+// their dotted paths, with the device as it is after the event.
+func TestSiteInfoValueHook(t *testing.T) {
+	type call struct{ device, key, payload string }
 	var mu sync.Mutex
-	var calls [][]string
-	var device ha.Site
-	got := make(chan struct{}, 10)
-	h := startSiteBridge(t, "", func(s ha.Site, known []string) {
+	var calls []call
+	got := make(chan struct{}, 100)
+	h := startSiteBridge(t, "", func(s ha.Site, key string, payload []byte) {
 		mu.Lock()
-		calls, device = append(calls, known), s
+		calls = append(calls, call{s.ID + "/" + s.Name, key, string(payload)})
 		mu.Unlock()
 		got <- struct{}{}
 	})
-	h.snapshot(`{"site_id":"` + siteID + `","site_info":{"site_name":"Barn","backup_reserve_percent":30,"default_real_mode":null}}`)
-	wait := func() {
-		select {
-		case <-got:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no SiteInfoKnown call")
+	wait := func(n int) {
+		for range n {
+			select {
+			case <-got:
+			case <-time.After(5 * time.Second):
+				t.Fatal("SiteInfoValue not called")
+			}
 		}
 	}
-	wait()
-	h.tesla.Send(`{"site_id":"` + siteID + `","site_info":{"site_name":"Barn","backup_reserve_percent":30,` +
-		`"components":{"customer_preferred_export_rule":"pv_only"},"user_settings":{"storm_mode_enabled":true}}}`)
-	wait()
-	// The same site_info again changes nothing: no call.
-	h.tesla.Send(`{"site_id":"` + siteID + `","site_info":{"site_name":"Barn","backup_reserve_percent":30}}`)
+	h.snapshot(`{"site_id":"` + siteID + `","site_info":{"site_name":"Barn","backup_reserve_percent":30,"default_real_mode":null}}`)
+	wait(2)
+	h.tesla.Send(`{"site_id":"` + siteID + `","site_info":{"site_name":"Shed",` +
+		`"components":{"customer_preferred_export_rule":"pv_only","battery":true},"user_settings":{"storm_mode_enabled":true}}}`)
+	wait(5)
 	h.tesla.Send(`{"site_id":"` + siteID + `","live_status":{"solar_power":1}}`)
 	h.sub.WaitFor(siteTopic("live_status/solar_power"), "1", 5*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(calls) != 2 || !slices.Equal(calls[0], []string{"backup_reserve_percent"}) ||
-		!slices.Equal(calls[1], []string{"backup_reserve_percent", "components.customer_preferred_export_rule", "user_settings.storm_mode_enabled"}) {
-		t.Errorf("calls %v", calls)
+	want := []call{
+		{siteID + "/Barn", "site_name", "Barn"},
+		{siteID + "/Barn", "backup_reserve_percent", "30"},
+		{siteID + "/Shed", "site_name", "Shed"},
+		{siteID + "/Shed", "components", `{"customer_preferred_export_rule":"pv_only","battery":true}`},
+		{siteID + "/Shed", "user_settings", `{"storm_mode_enabled":true}`},
+		{siteID + "/Shed", "components.customer_preferred_export_rule", "pv_only"},
+		{siteID + "/Shed", "user_settings.storm_mode_enabled", "true"},
 	}
-	if device.ID != siteID || device.Name != "Barn" {
-		t.Errorf("device %+v", device)
+	if !slices.Equal(calls, want) {
+		t.Errorf("calls\n %v\nwant\n %v", calls, want)
 	}
 }
 

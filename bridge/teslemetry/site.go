@@ -301,12 +301,19 @@ func SiteMessages(sch topic.Scheme, s *Site) []SiteMessage {
 	return out
 }
 
-// Has reports whether the document carries a non-null value at path: a
-// member ("backup_reserve_percent") or a member of an object member
-// ("components.customer_preferred_export_rule").
+// Has reports whether the document carries a non-null value at path (see
+// Lookup).
 func (d *SiteDoc) Has(path string) bool {
+	p, ok := d.Lookup(path)
+	return ok && !isNull(p)
+}
+
+// Lookup returns the payload at path: a member ("backup_reserve_percent")
+// or a member of an object member ("components.customer_preferred_export_rule"),
+// formatted like every site value; false when the document has none.
+func (d *SiteDoc) Lookup(path string) ([]byte, bool) {
 	if d == nil {
-		return false
+		return nil, false
 	}
 	key, rest, nested := strings.Cut(path, ".")
 	for _, v := range d.Values {
@@ -314,17 +321,21 @@ func (d *SiteDoc) Has(path string) bool {
 			continue
 		}
 		if !nested {
-			return !isNull(v.Payload)
+			return v.Payload, true
 		}
 		if !v.JSON || v.Payload[0] != '{' {
-			return false
+			return nil, false
 		}
 		var m map[string]json.RawMessage
 		if json.Unmarshal(v.Payload, &m) != nil {
-			return false
+			return nil, false
 		}
 		inner, ok := m[rest]
-		return ok && !isNull(inner)
+		if !ok {
+			return nil, false
+		}
+		sv, ok := siteValue(rest, inner)
+		return sv.Payload, ok
 	}
-	return false
+	return nil, false
 }

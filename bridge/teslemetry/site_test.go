@@ -309,6 +309,17 @@ func TestSiteDocHas(t *testing.T) {
 			t.Errorf("Has(%q) = %v", path, !want)
 		}
 	}
+	for path, want := range map[string]string{
+		"backup_reserve_percent": "20", "default_real_mode": "null", "components.customer_preferred_export_rule": "pv_only",
+		"user_settings.storm_mode_enabled": "false", "components.disallow_charge_from_grid_with_solar_installed": "null",
+	} {
+		if p, ok := d.Lookup(path); !ok || string(p) != want {
+			t.Errorf("Lookup(%q) = %q, %v; want %q", path, p, ok, want)
+		}
+	}
+	if _, ok := d.Lookup("components.nothing"); ok {
+		t.Error("Lookup of a missing member")
+	}
 	if (*SiteDoc)(nil).Has("x") {
 		t.Error("nil doc has a value")
 	}
