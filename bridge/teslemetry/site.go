@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/topic"
+	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/jsonraw"
 )
 
 // Energy-site events (Powerwall, solar, wall connectors; docs/energy-sites.md).
@@ -127,10 +128,10 @@ func (w *siteWire) decode(bad func(kind, format string, args ...any)) *Site {
 	}
 	if w.hasT {
 		switch {
-		case isNull(w.tariff):
+		case jsonraw.IsNull(w.tariff):
 			s.Tariff = json.RawMessage(Null)
 		case len(w.tariff) > 0 && w.tariff[0] == '{' && json.Valid(w.tariff):
-			s.Tariff = jsonCompact(make([]byte, 0, len(w.tariff)), w.tariff)
+			s.Tariff = jsonraw.AppendCompact(make([]byte, 0, len(w.tariff)), w.tariff)
 		default:
 			bad(problemSiteBadPart, "tariff_content_v2 is not a JSON object or null")
 		}
@@ -164,7 +165,7 @@ func siteID(raw []byte) string {
 func decodeSiteDoc(raw []byte, name string, bad func(kind, format string, args ...any)) *SiteDoc {
 	wallConnectors, numeric := name == "live_status", name == "totals"
 	doc := &SiteDoc{}
-	if isNull(raw) {
+	if jsonraw.IsNull(raw) {
 		return doc
 	}
 	skipped := 0
@@ -202,7 +203,7 @@ func decodeSiteDoc(raw []byte, name string, bad func(kind, format string, args .
 // decodeWallConnectors splits a live_status wall_connectors array.
 func decodeWallConnectors(raw []byte, bad func(kind, format string, args ...any)) []WallConnector {
 	out := []WallConnector{}
-	if isNull(raw) {
+	if jsonraw.IsNull(raw) {
 		return out
 	}
 	skipped := 0
@@ -251,7 +252,7 @@ func decodeWallConnectors(raw []byte, bad func(kind, format string, args ...any)
 // siteValue formats one member value (the payload rules of cars: numbers as
 // sent, strings bare, never empty).
 func siteValue(key string, raw []byte) (SiteValue, bool) {
-	if len(raw) == 0 || isNull(raw) || (raw[0] == '"' && isInvalidMarker(raw)) {
+	if len(raw) == 0 || jsonraw.IsNull(raw) || (raw[0] == '"' && isInvalidMarker(raw)) {
 		return SiteValue{Key: key, Payload: Null}, true
 	}
 	p, err := anyValue(nil, raw)
@@ -305,7 +306,7 @@ func SiteMessages(sch topic.Scheme, s *Site) []SiteMessage {
 // Lookup).
 func (d *SiteDoc) Has(path string) bool {
 	p, ok := d.Lookup(path)
-	return ok && !isNull(p)
+	return ok && !jsonraw.IsNull(p)
 }
 
 // Lookup returns the payload at path: a member ("backup_reserve_percent")
