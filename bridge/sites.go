@@ -18,7 +18,7 @@ import (
 
 // Bounds on the bridge's memory for energy sites: a stream that names more
 // sites, or a site that sends ever new keys, cannot grow it without limit.
-// What is beyond them is skipped and counted (site_limit, site_key_limit).
+// What is beyond them is skipped and counted (limit_sites, limit_site_topics).
 const (
 	MaxSites        = 64  // energy sites the bridge keeps
 	MaxSiteTopics   = 512 // distinct value topics of one site
@@ -84,7 +84,7 @@ func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
 	}
 	si := r.energySite(s.ID, st)
 	if si == nil {
-		r.drop("site_limit", "energy site %s skipped: more than %d sites", s.ID, MaxSites)
+		r.drop("limit_sites", "energy site %s skipped: more than %d sites", s.ID, MaxSites)
 		return
 	}
 	if s.Info != nil {
@@ -94,7 +94,7 @@ func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
 	for _, m := range teslemetry.SiteMessages(sch, s) {
 		if !si.topics[m.Topic] {
 			if len(si.topics) >= MaxSiteTopics {
-				r.drop("site_key_limit", "energy site %s: value topics beyond %d skipped", s.ID, MaxSiteTopics)
+				r.drop("limit_site_topics", "energy site %s: value topics beyond %d skipped", s.ID, MaxSiteTopics)
 				continue
 			}
 			si.topics[m.Topic] = true
@@ -110,9 +110,13 @@ func (r *router) routeSite(st *stream, ev *teslemetry.Event) {
 		si.announced = true
 		r.ha.announceSite(si)
 	}
-	seen := ev.CreatedAt
-	if seen.IsZero() {
-		seen = now
+	seen := now
+	if !ev.CreatedAt.IsZero() {
+		var ok bool
+		if seen, ok = believable(ev.CreatedAt, now); !ok {
+			r.drop(reasonFutureTime, "createdAt %s of energy site %s is more than %s ahead of the bridge's clock; last_seen uses the time of arrival",
+				ev.CreatedAt.UTC().Format(time.RFC3339), si.id, MaxClockSkew)
+		}
 	}
 	if seen.After(si.lastSeen) {
 		if si.lastSeen.IsZero() || seen.Unix() != si.lastSeen.Unix() {

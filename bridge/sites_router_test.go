@@ -156,3 +156,14 @@ func TestRouterSiteAvailability(t *testing.T) {
 		t.Error("a site event without id published something")
 	}
 }
+
+// A createdAt far in the future does not pin a site's last_seen.
+func TestRouterSiteFutureCreatedAt(t *testing.T) {
+	r, rec := testRouter(t, false)
+	now := r.now()
+	future := now.Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+	r.route(nil, parse(t, `{"site_id":"42","createdAt":"`+future+`","live_status":{"solar_power":1}}`))
+	if v, _ := rec.last("teslemetry/site/42/last_seen"); v != now.UTC().Format(time.RFC3339) {
+		t.Errorf("last_seen %q, want the time of arrival %s", v, now.UTC().Format(time.RFC3339))
+	}
+}

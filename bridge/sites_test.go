@@ -249,8 +249,8 @@ func TestSiteLimit(t *testing.T) {
 			t.Errorf("site beyond the limit published: %s", topic)
 		}
 	}
-	if n := droppedCount(t, h.stats, "site_limit"); n != 5 {
-		t.Errorf("site_limit drops %v, want 5", n)
+	if n := droppedCount(t, h.stats, "limit_sites"); n != 5 {
+		t.Errorf("limit_sites drops %v, want 5", n)
 	}
 }
 

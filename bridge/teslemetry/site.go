@@ -15,13 +15,13 @@ import (
 
 // Bounds on what one site document may contribute, so that a misbehaving
 // stream cannot grow the bridge's memory without limit; whatever is beyond
-// them is skipped and reported as a Problem of kind "site_too_many_keys".
+// them is skipped and reported as a Problem of kind "limit_site_members".
 const (
 	MaxSiteKeys           = 128 // values of one live_status, site_info or totals document
 	MaxWallConnectors     = 16  // wall connectors of one live_status
 	MaxWallConnectorKeys  = 32  // values of one wall connector
 	maxSiteIDLen          = 20
-	problemSiteTooMany    = "site_too_many_keys"
+	problemSiteTooMany    = "limit_site_members"
 	problemSiteBadPart    = "bad_site_part"
 	problemSiteBadValue   = "bad_site_value"
 	problemSiteBadWallCon = "bad_wall_connector"
