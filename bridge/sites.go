@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -267,26 +268,16 @@ func (h *homeAssistant) announceSite(si *site) {
 	}
 	slices.SortFunc(keys, func(a, c siteKey) int {
 		if a.level != c.level {
-			return compareStrings(a.level, c.level)
+			return cmp.Compare(a.level, c.level)
 		}
 		if a.din != c.din {
-			return compareStrings(a.din, c.din)
+			return cmp.Compare(a.din, c.din)
 		}
-		return compareStrings(a.key, c.key)
+		return cmp.Compare(a.key, c.key)
 	})
 	for _, k := range keys {
 		h.announceSiteEntity(si, k)
 	}
-}
-
-func compareStrings(a, c string) int {
-	switch {
-	case a < c:
-		return -1
-	case a > c:
-		return 1
-	}
-	return 0
 }
 
 // announceSiteEntity publishes the discovery configs of one entity source.
@@ -304,4 +295,23 @@ func (h *homeAssistant) announceSiteEntity(si *site, k siteKey) {
 		msgs = h.opts.SiteValueEntities(si.device, k.level, k.key, k.kind)
 	}
 	h.publish(msgs...)
+}
+
+// SiteSnapshot is one energy site in a Snapshot.
+type SiteSnapshot struct {
+	ID           string
+	Name         string    // the Home Assistant device name
+	Model        string    // Powerwall, Solar, Powerwall + Solar; "" before site_info says
+	Availability string    // "online", "offline" or "" before the first
+	LastSeen     time.Time // zero before the first event
+}
+
+// siteSnapshots copies the per-site state, sorted by id.
+func (r *router) siteSnapshots() []SiteSnapshot {
+	out := make([]SiteSnapshot, 0, len(r.sites))
+	for _, si := range r.sites {
+		out = append(out, SiteSnapshot{ID: si.id, Name: si.device.Name, Model: si.device.Model, Availability: si.available, LastSeen: si.lastSeen})
+	}
+	slices.SortFunc(out, func(a, c SiteSnapshot) int { return cmp.Compare(a.ID, c.ID) })
+	return out
 }

@@ -83,6 +83,11 @@ func TestSiteTopicsThroughBroker(t *testing.T) {
 	if err := json.Unmarshal([]byte(l["teslemetry/bridge/info"]), &info); err != nil || !slices.Equal(info.Sites, []string{siteID}) {
 		t.Errorf("bridge/info sites: %v (%v)", info.Sites, err)
 	}
+	snap := h.bridge.Snapshot()
+	if len(snap.Sites) != 1 || snap.Sites[0].ID != siteID || snap.Sites[0].Name != "Home" || snap.Sites[0].Model != "Powerwall + Solar" ||
+		snap.Sites[0].Availability != "online" || snap.Sites[0].LastSeen.IsZero() {
+		t.Errorf("snapshot sites %+v", snap.Sites)
+	}
 	// The cars are untouched.
 	if l["teslemetry/"+vin1+"/v/BatteryLevel"] == "" {
 		t.Error("car values missing")

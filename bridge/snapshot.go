@@ -11,6 +11,7 @@ import (
 type Snapshot struct {
 	StartedAt time.Time
 	Vehicles  []VehicleSnapshot // sorted by VIN
+	Sites     []SiteSnapshot    // energy sites, sorted by id (sites.go)
 	Streams   []StreamSnapshot  // in configuration order
 	Credits   json.RawMessage   // the merged credits events as on <base>/bridge/credits; nil before the first
 }
@@ -38,7 +39,7 @@ type StreamSnapshot struct {
 func (b *Bridge) Snapshot() Snapshot {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := Snapshot{StartedAt: b.startedAt, Vehicles: b.router.vehicleSnapshots()}
+	s := Snapshot{StartedAt: b.startedAt, Vehicles: b.router.vehicleSnapshots(), Sites: b.router.siteSnapshots()}
 	if len(b.router.credits) > 0 {
 		s.Credits, _ = json.Marshal(b.router.credits)
 	}
