@@ -38,6 +38,7 @@ func TestEnergySiteEndToEnd(t *testing.T) {
 		site + "wall_connectors/1457768-02-G--PGT23123000987/vin": vin2,
 	}
 	totals := "homeassistant/sensor/" + node + "/total_solar_generation/config"
+	start := time.Now()
 	sub.WaitUntil("site topics and discovery", 15*time.Second, func(l map[string]string) bool {
 		for k, v := range want {
 			if l[k] != v {
@@ -46,6 +47,13 @@ func TestEnergySiteEndToEnd(t *testing.T) {
 		}
 		return l[totals] != "" && l["homeassistant/binary_sensor/"+node+"/grid_status/config"] != ""
 	})
+	siteTopics := 0
+	for topic := range sub.Latest() {
+		if strings.Contains(topic, "2252180000012345") {
+			siteTopics++
+		}
+	}
+	t.Logf("site: %d retained topics (values and discovery) %v after start", siteTopics, time.Since(start).Round(time.Millisecond))
 	var cfg map[string]any
 	if err := json.Unmarshal([]byte(sub.Latest()[totals]), &cfg); err != nil {
 		t.Fatal(err)
@@ -59,7 +67,8 @@ func TestEnergySiteEndToEnd(t *testing.T) {
 	// server replays its snapshot on the new connection); then a live update.
 	tesla.SetStatus(503)
 	tesla.DropAll()
-	sub.WaitFor(site+"availability", "offline", 10*time.Second)
+	took := sub.WaitFor(site+"availability", "offline", 10*time.Second)
+	t.Logf("site availability offline %v after the stream dropped (offline_after 1s)", took)
 	tesla.SetStatus(0)
 	sub.WaitFor(site+"availability", "online", 15*time.Second)
 	tesla.WaitConnections(t, 1, 5*time.Second)
@@ -70,10 +79,12 @@ func TestEnergySiteEndToEnd(t *testing.T) {
 	mq.Kill()
 	time.Sleep(300 * time.Millisecond)
 	mq.Start()
+	restarted := time.Now()
 	sub2 := testkit.Subscribe(t, mq.URL(), "#")
 	sub2.WaitFor(site+"live_status/percentage_charged", "72.1", 15*time.Second)
 	sub2.WaitFor(site+"availability", "online", 15*time.Second)
 	sub2.WaitUntil("site discovery republished", 15*time.Second, func(l map[string]string) bool { return l[totals] != "" })
+	t.Logf("site values, availability and discovery back %v after the broker restart", time.Since(restarted).Round(time.Millisecond))
 
 	code, d := br.Stop(syscall.SIGTERM)
 	if code != 0 || d > 5*time.Second {
