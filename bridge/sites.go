@@ -188,14 +188,19 @@ func (r *router) updateSiteDevice(si *site, info *teslemetry.SiteDoc) {
 	}
 }
 
-// reportSiteInfo hands a site_info's values to the SiteInfoValue listener.
+// reportSiteInfo hands a site_info's values to the site controls
+// (siteInfoSeen, controls.go) and to the SiteInfoValue listener.
 func (r *router) reportSiteInfo(si *site, info *teslemetry.SiteDoc) {
-	if r.siteInfoValue == nil {
-		return
+	ctl := ha.ControlSite{ID: si.id, Name: si.device.Name, Model: si.device.Model}
+	emit := func(key string, payload []byte) {
+		r.siteInfoSeen(ctl, key, payload)
+		if r.siteInfoValue != nil {
+			r.siteInfoValue(si.device, key, payload)
+		}
 	}
 	for _, v := range info.Values {
 		if string(v.Payload) != "null" {
-			r.siteInfoValue(si.device, v.Key, v.Payload)
+			emit(v.Key, v.Payload)
 		}
 	}
 	for _, p := range SiteControlPaths {
@@ -203,7 +208,7 @@ func (r *router) reportSiteInfo(si *site, info *teslemetry.SiteDoc) {
 			continue // a top-level member, reported above
 		}
 		if payload, ok := info.Lookup(p); ok && string(payload) != "null" {
-			r.siteInfoValue(si.device, p, payload)
+			emit(p, payload)
 		}
 	}
 }

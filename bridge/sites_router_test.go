@@ -167,3 +167,26 @@ func TestRouterSiteFutureCreatedAt(t *testing.T) {
 		t.Errorf("last_seen %q, want the time of arrival %s", v, now.UTC().Format(time.RFC3339))
 	}
 }
+
+// A site_info from the stream announces the site controls whose values it
+// shows (through the commands' siteInfoSeen), nested ones included, and
+// nothing for a value it lacks.
+func TestRouterSiteInfoAnnouncesControls(t *testing.T) {
+	r, rec := commandRouter(t)
+	r.route(nil, parse(t, `{"site_id":"42","site_info":{"site_name":"Home","backup_reserve_percent":20,`+
+		`"components":{"battery":true,"customer_preferred_export_rule":"pv_only"},"user_settings":{"storm_mode_enabled":false}}}`))
+	got := discoveryTopics(rec, "42")
+	for _, cfg := range []string{"number/teslemetry_site_42/backup_reserve", "select/teslemetry_site_42/export_rule",
+		"switch/teslemetry_site_42/storm_watch", "sensor/teslemetry_site_42/last_command"} {
+		dev, ok := got["homeassistant/"+cfg+"/config"]
+		if !ok || !strings.Contains(dev, `"name":"Home"`) {
+			t.Errorf("%s: %q", cfg, dev)
+		}
+	}
+	for _, cfg := range []string{"select/teslemetry_site_42/operation_mode", "switch/teslemetry_site_42/grid_charging",
+		"number/teslemetry_site_42/off_grid_ev_reserve"} {
+		if _, ok := got["homeassistant/"+cfg+"/config"]; ok {
+			t.Errorf("%s announced without its value", cfg)
+		}
+	}
+}

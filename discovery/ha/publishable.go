@@ -95,7 +95,7 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 			}
 		}
 		add(topic.Bridge, o.BridgeEntities(true)...)
-		// Energy-site controls (the site's other entities are not covered yet).
+		// Energy-site controls (the site's other entities: SitePublishable).
 		site := ControlSite{ID: "1"}
 		add(topic.Site, o.SiteLastCommandEntity(site))
 		for name, platform := range SiteControlPlatforms {
@@ -120,10 +120,10 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 // comes back with the car's next value, and deleting its config would drop
 // the user's customisations of the entity on every restart. A catalog field
 // under a component it does not use (a sensor that became a binary_sensor)
-// is not publishable. Energy-site nodes follow SitePublishable.
+// is not publishable. Energy-site nodes: SitePublishable and the controls.
 func Publishable(kind topic.Kind, component, object string) bool {
-	if kind == topic.Site {
-		return SitePublishable(component, object)
+	if kind == topic.Site && SitePublishable(component, object) {
+		return true // the site's own entities; its controls are in the set
 	}
 	set, ok := publishableSets()[kind]
 	if !ok {
