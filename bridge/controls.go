@@ -130,7 +130,7 @@ var siteControlsByKey = func() map[string][]*command.Control {
 // site_info value published (key as above, payload as published). It keeps
 // the value for the site controls and announces the controls it reflects,
 // plus the site's Last command sensor, once per site.
-func (r *router) siteInfoSeen(site ha.ControlSite, key string, payload []byte) {
+func (r *router) siteInfoSeen(site ha.Site, key string, payload []byte) {
 	if r.cmds == nil {
 		return
 	}
@@ -139,7 +139,7 @@ func (r *router) siteInfoSeen(site ha.ControlSite, key string, payload []byte) {
 }
 
 // announceSiteControls publishes the site controls whose state is key, once.
-func (h *homeAssistant) announceSiteControls(site ha.ControlSite, key string) {
+func (h *homeAssistant) announceSiteControls(site ha.Site, key string) {
 	if h == nil || h.controls == nil {
 		return
 	}

@@ -73,7 +73,7 @@ func TestRouterAnnouncesControls(t *testing.T) {
 // Site controls are announced by the site_info values they reflect.
 func TestRouterAnnouncesSiteControls(t *testing.T) {
 	r, rec := commandRouter(t)
-	site := ha.ControlSite{ID: "123456", Name: "Home"}
+	site := ha.Site{ID: "123456", Name: "Home"}
 	r.siteInfoSeen(site, "backup_reserve_percent", []byte("20"))
 	r.siteInfoSeen(site, "backup_reserve_percent", []byte("25"))
 	r.siteInfoSeen(site, "components.customer_preferred_export_rule", []byte("pv_only"))

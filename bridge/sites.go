@@ -191,7 +191,7 @@ func (r *router) updateSiteDevice(si *site, info *teslemetry.SiteDoc) {
 // reportSiteInfo hands a site_info's values to the site controls
 // (siteInfoSeen, controls.go) and to the SiteInfoValue listener.
 func (r *router) reportSiteInfo(si *site, info *teslemetry.SiteDoc) {
-	ctl := ha.ControlSite{ID: si.id, Name: si.device.Name, Model: si.device.Model}
+	ctl := si.device
 	emit := func(key string, payload []byte) {
 		r.siteInfoSeen(ctl, key, payload)
 		if r.siteInfoValue != nil {

@@ -69,7 +69,7 @@ func TestTableMatchesDiscovery(t *testing.T) {
 			}
 		}
 	}
-	s := ha.ControlSite{ID: "123"}
+	s := ha.Site{ID: "123"}
 	for _, c := range Controls(Site) {
 		if ha.SiteControlPlatforms[c.Name] != string(c.Platform) {
 			t.Errorf("%s: platform", c.Name)

@@ -40,26 +40,6 @@ type ControlSpec struct {
 	Unit     string // number unit
 }
 
-// ControlSite is the Home Assistant device of an energy site, as far as its
-// controls need it.
-type ControlSite struct {
-	ID    string
-	Name  string // site_name, else "Energy site <last 6 of id>"
-	Model string // optional
-}
-
-// SiteDeviceName is the name of an energy site's device.
-func SiteDeviceName(siteName, id string) string {
-	if strings.TrimSpace(siteName) != "" {
-		return siteName
-	}
-	tail := id
-	if len(tail) > 6 {
-		tail = tail[len(tail)-6:]
-	}
-	return "Energy site " + tail
-}
-
 // controlConfig is a control's discovery payload; field order is the key order.
 type controlConfig struct {
 	Name             string `json:"name"`
@@ -336,7 +316,7 @@ func VehicleControlStateTopic(name string) string {
 }
 
 // SiteControlEntity returns the discovery config of one energy-site control.
-func (o Options) SiteControlEntity(s ControlSite, c ControlSpec) (Message, bool) {
+func (o Options) SiteControlEntity(s Site, c ControlSpec) (Message, bool) {
 	st, known := siteControlStates[c.Name]
 	if !known {
 		return Message{}, false
@@ -351,22 +331,10 @@ func (o Options) SiteControlEntity(s ControlSite, c ControlSpec) (Message, bool)
 	object := topic.IDPart(c.Name)
 	cc.UniqueID = node + "_" + object
 	cc.DefaultEntityID = c.Platform + "." + siteSlug(s) + "_" + catalog.Snake(object)
-	cc.Availability, cc.AvailabilityMode = []availability{{o.Topics.BridgeState()}, {o.Topics.Site(s.ID, topic.Availability)}}, "all"
+	cc.Availability, cc.AvailabilityMode = o.siteAvailability(s), "all"
 	cc.Device = o.siteDevice(s)
 	cc.Origin = o.origin()
 	return Message{Topic: o.Topics.DiscoveryConfig(c.Platform, node, object), Payload: encodeAny(cc)}, true
-}
-
-func siteSlug(s ControlSite) string {
-	if sl := slug(SiteDeviceName(s.Name, s.ID)); sl != "" {
-		return sl
-	}
-	return "energy_site_" + strings.ToLower(topic.IDPart(s.ID))
-}
-
-func (o Options) siteDevice(s ControlSite) device {
-	return device{Identifiers: []string{o.Topics.SiteNode(s.ID)}, Name: SiteDeviceName(s.Name, s.ID),
-		Manufacturer: "Tesla", Model: s.Model, ViaDevice: o.Topics.BridgeNode()}
 }
 
 // lastCommandTemplate shows ok, or the reason of a failed command.
@@ -382,14 +350,14 @@ func (o Options) LastCommandEntity(v Vehicle) Message {
 }
 
 // SiteLastCommandEntity is LastCommandEntity for an energy site.
-func (o Options) SiteLastCommandEntity(s ControlSite) Message {
+func (o Options) SiteLastCommandEntity(s Site) Message {
 	result := o.Topics.Site(s.ID, topic.CommandResult)
 	c := config{Name: "Last command", EntityCategory: "diagnostic", EnabledByDefault: true, Icon: "mdi:console",
 		StateTopic: result, ValueTemplate: lastCommandTemplate, JSONAttributesTopic: result}
 	node := o.Topics.SiteNode(s.ID)
 	c.UniqueID = node + "_" + LastCommandObject
 	c.DefaultEntityID = catalog.ComponentSensor + "." + siteSlug(s) + "_" + LastCommandObject
-	c.Availability, c.AvailabilityMode = []availability{{o.Topics.BridgeState()}, {o.Topics.Site(s.ID, topic.Availability)}}, "all"
+	c.Availability, c.AvailabilityMode = o.siteAvailability(s), "all"
 	c.Device = o.siteDevice(s)
 	c.Origin = o.origin()
 	return Message{Topic: o.Topics.DiscoveryConfig(catalog.ComponentSensor, node, LastCommandObject), Payload: encode(c)}

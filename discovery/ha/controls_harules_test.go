@@ -2,6 +2,7 @@ package ha
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -255,7 +256,7 @@ func TestHARulesEveryControl(t *testing.T) {
 }
 
 func TestHARulesEverySiteControl(t *testing.T) {
-	s := ControlSite{ID: "1234567890", Name: "Home"}
+	s := Site{ID: "1234567890", Name: "Home"}
 	avail := []string{"teslemetry/bridge/state", "teslemetry/site/1234567890/availability"}
 	for _, spec := range testSiteControls {
 		m, ok := testOptions.SiteControlEntity(s, spec)
@@ -271,7 +272,7 @@ func TestHARulesEverySiteControl(t *testing.T) {
 			t.Errorf("%s: %v", m.Topic, c["default_entity_id"])
 		}
 	}
-	e := decode(t, testOptions.SiteLastCommandEntity(ControlSite{ID: "1234567890"}))
+	e := decode(t, testOptions.SiteLastCommandEntity(Site{ID: "1234567890"}))
 	checkEntity(t, testOptions, e, avail)
 	if e.c["device"].(map[string]any)["name"] != "Energy site 567890" {
 		t.Errorf("site device %v", e.c["device"])
@@ -377,7 +378,7 @@ func TestControlsPublishableAndOurs(t *testing.T) {
 	if ct, _ := testOptions.Topics.ParseConfig(m.Topic); !Publishable(topic.Vehicle, ct.Component, ct.Object) {
 		t.Errorf("%s: not publishable", m.Topic)
 	}
-	site := ControlSite{ID: "987654", Name: "Home"}
+	site := Site{ID: "987654", Name: "Home"}
 	for _, spec := range testSiteControls {
 		if SiteControlPlatforms[spec.Name] != spec.Platform {
 			t.Errorf("%s: platform %s in SiteControlPlatforms", spec.Name, SiteControlPlatforms[spec.Name])
@@ -387,5 +388,28 @@ func TestControlsPublishableAndOurs(t *testing.T) {
 		if !Publishable(topic.Site, ct.Component, ct.Object) || !testOptions.Ours(ct.Node, m.Payload) {
 			t.Errorf("%s: not publishable or not ours", m.Topic)
 		}
+	}
+}
+
+// A site's controls and its sensors describe the one device identically, so
+// Home Assistant never flips its model or firmware between announcements.
+func TestSiteControlsAndSensorsShareTheDevice(t *testing.T) {
+	s := Site{ID: "1234567890", Name: "Home", Model: "Powerwall + Solar", SWVersion: "25.18.2"}
+	deviceOf := func(m Message) any {
+		var c map[string]any
+		if err := json.Unmarshal(m.Payload, &c); err != nil {
+			t.Fatalf("%s: %v", m.Topic, err)
+		}
+		return c["device"]
+	}
+	want := deviceOf(testOptions.SiteEntities(s)[0])
+	for _, spec := range testSiteControls {
+		m, _ := testOptions.SiteControlEntity(s, spec)
+		if got := deviceOf(m); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: device %v, sensors have %v", spec.Name, got, want)
+		}
+	}
+	if got := deviceOf(testOptions.SiteLastCommandEntity(s)); !reflect.DeepEqual(got, want) {
+		t.Errorf("last command: device %v, sensors have %v", got, want)
 	}
 }

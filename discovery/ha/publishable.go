@@ -96,7 +96,7 @@ var publishableSets = sync.OnceValue(func() map[topic.Kind]map[entityKey]bool {
 		}
 		add(topic.Bridge, o.BridgeEntities(true)...)
 		// Energy-site controls (the site's other entities: SitePublishable).
-		site := ControlSite{ID: "1"}
+		site := Site{ID: "1"}
 		add(topic.Site, o.SiteLastCommandEntity(site))
 		for name, platform := range SiteControlPlatforms {
 			if m, ok := o.SiteControlEntity(site, ControlSpec{Name: name, Platform: platform, Label: name}); ok {

@@ -193,33 +193,39 @@ const (
 // siteMessage completes c as an entity of site s and encodes it. avail is the
 // entity's availability: the bridge state and the site's when nil.
 func (o Options) siteMessage(s Site, component, object string, c config, avail []availability) Message {
-	sch := o.Topics
 	object = topic.IDPart(object)
-	node := sch.SiteNode(s.ID)
-	name := strings.TrimSpace(s.Name)
-	if name == "" {
-		name = SiteName("", s.ID)
-	}
-	sslug := slug(name)
-	if sslug == "" {
-		sslug = slug(SiteName("", s.ID))
-	}
+	node := o.Topics.SiteNode(s.ID)
 	c.UniqueID = node + "_" + object
-	c.DefaultEntityID = component + "." + sslug + "_" + catalog.Snake(object)
+	c.DefaultEntityID = component + "." + siteSlug(s) + "_" + catalog.Snake(object)
 	if avail == nil {
-		avail = []availability{{sch.BridgeState()}, {sch.Site(s.ID, topic.Availability)}}
+		avail = o.siteAvailability(s)
 	}
 	c.Availability, c.AvailabilityMode = avail, "all"
-	c.Device = device{
-		Identifiers:  []string{node},
-		Name:         name,
-		Manufacturer: "Tesla",
-		Model:        s.Model,
-		SWVersion:    s.SWVersion,
-		ViaDevice:    sch.BridgeNode(),
-	}
+	c.Device = o.siteDevice(s)
 	c.Origin = o.origin()
-	return Message{Topic: sch.DiscoveryConfig(component, node, object), Payload: encode(c)}
+	return Message{Topic: o.Topics.DiscoveryConfig(component, node, object), Payload: encode(c)}
+}
+
+// siteAvailability is what every entity of a site is available on: the
+// bridge state and the site's own availability.
+func (o Options) siteAvailability(s Site) []availability {
+	return []availability{{o.Topics.BridgeState()}, {o.Topics.Site(s.ID, topic.Availability)}}
+}
+
+// siteDevice is the device block of every entity of site s, sensors and
+// controls alike.
+func (o Options) siteDevice(s Site) device {
+	return device{Identifiers: []string{o.Topics.SiteNode(s.ID)}, Name: SiteName(s.Name, s.ID),
+		Manufacturer: "Tesla", Model: s.Model, SWVersion: s.SWVersion, ViaDevice: o.Topics.BridgeNode()}
+}
+
+// siteSlug starts the default entity ids of site s: its name as a slug, else
+// "energy_site_<last 6 of id>".
+func siteSlug(s Site) string {
+	if sl := slug(SiteName(s.Name, s.ID)); sl != "" {
+		return sl
+	}
+	return slug(SiteName("", s.ID))
 }
 
 // config turns catalog metadata into a config reading stateTopic.
