@@ -120,7 +120,8 @@ func TestFaultBadInputIsSkipped(t *testing.T) {
 		t.Errorf("%d warnings for bad_json, want 1 (once a minute)", n)
 	}
 
-	// No generated topic is malformed; only real VINs got topics.
+	// No generated topic is malformed; only real VINs (and the sample's
+	// energy site) got topics.
 	topics := sub.Latest()
 	for topic := range topics {
 		if !owned(topic) {
@@ -130,7 +131,7 @@ func TestFaultBadInputIsSkipped(t *testing.T) {
 			t.Errorf("topic %q %s", topic, why)
 		}
 		if strings.HasPrefix(topic, "teslemetry/") {
-			if seg := strings.Split(topic, "/")[1]; seg != "bridge" && seg != vin1 && seg != vin2 {
+			if seg := strings.Split(topic, "/")[1]; seg != "bridge" && seg != "site" && seg != vin1 && seg != vin2 {
 				t.Errorf("topic %q for a VIN that is not one", topic)
 			}
 		}
