@@ -36,7 +36,8 @@ e2e:
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzParseAndFormat$$' -fuzztime $(FUZZTIME) ./bridge/teslemetry
 	go test -run '^$$' -fuzz '^FuzzParseSite$$' -fuzztime $(FUZZTIME) ./bridge/teslemetry
-	go test -run '^$$' -fuzz '^FuzzSegment$$' -fuzztime $(FUZZTIME) ./bridge
+	go test -run '^$$' -fuzz '^FuzzSegment$$' -fuzztime $(FUZZTIME) ./discovery/topic
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./discovery/topic
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./bridge/webhook
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bridge/command
 
