@@ -121,10 +121,14 @@ func TestSitePublishOnChangeAndRepublish(t *testing.T) {
 	}
 	h.snapshot(ev(100, 50), `{"site_id":"`+siteID+`","site_info":{"site_name":"Cottage"}}`)
 	h.sub.WaitFor(siteTopic("live_status/load_power"), "50", 5*time.Second)
+	// Counted from here: the snapshot may arrive before the MQTT session is
+	// up, and that session's first full republish is allowed to repeat it.
+	h.bridge.Publisher().Flush(5 * time.Second)
+	before := h.sub.Count(siteTopic("live_status/load_power"))
 	h.tesla.Send(ev(200, 50))
 	h.sub.WaitFor(siteTopic("live_status/solar_power"), "200", 5*time.Second)
-	if n := h.sub.Count(siteTopic("live_status/load_power")); n != 1 {
-		t.Errorf("unchanged load_power published %d times", n)
+	if n := h.sub.Count(siteTopic("live_status/load_power")) - before; n != 0 {
+		t.Errorf("unchanged load_power published %d more times", n)
 	}
 	cfg := siteCfg("sensor", "solar_power")
 	h.sub.WaitUntil("discovery", 5*time.Second, func(l map[string]string) bool { return strings.Contains(l[cfg], `"Cottage"`) })
