@@ -45,17 +45,38 @@ func startBridge(t *testing.T, yamlExtra string) *harness {
 // the bridge starts (e.g. retained topics a previous run left); seed may be nil.
 func startBridgeSeeded(t *testing.T, yamlExtra string, seed func(brokerURL string)) *harness {
 	t.Helper()
+	return startHarness(t, harnessSpec{yaml: yamlExtra, seed: seed})
+}
+
+// harnessSpec is what the bridge tests' set-ups differ in; the zero value is
+// startBridge's.
+type harnessSpec struct {
+	yaml       string                                     // extra top-level YAML
+	teslemetry string                                     // extra lines inside teslemetry:
+	seed       func(brokerURL string)                     // run against the broker before the bridge starts
+	origin     func(tesla *testkit.FakeTeslemetry) string // teslemetry.url; the fake stream's when nil
+	options    func(o *bridge.Options)                    // last changes to the bridge's options
+}
+
+// startHarness runs a bridge in-process against an embedded broker and a
+// fake Teslemetry, as spec says, and stops it when the test ends.
+func startHarness(t *testing.T, spec harnessSpec) *harness {
+	t.Helper()
 	br, err := broker.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { br.Close() })
-	if seed != nil {
-		seed(br.URL())
+	if spec.seed != nil {
+		spec.seed(br.URL())
 	}
 	tesla := testkit.NewFakeTeslemetry(t, token)
-	yml := "teslemetry:\n  token: " + token + "\n  url: " + tesla.URL() + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
-		"mqtt:\n  url: " + br.URL() + "\n" + yamlExtra
+	url := tesla.URL()
+	if spec.origin != nil {
+		url = spec.origin(tesla)
+	}
+	yml := "teslemetry:\n  token: " + token + "\n  url: " + url + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
+		spec.teslemetry + "mqtt:\n  url: " + br.URL() + "\n" + spec.yaml
 	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +90,11 @@ func startBridgeSeeded(t *testing.T, yamlExtra string, seed func(brokerURL strin
 		log.SetLevel(logrus.DebugLevel)
 	}
 	h.stats = bridge.NewMetrics()
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats})
+	opts := bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats}
+	if spec.options != nil {
+		spec.options(&opts)
+	}
+	b, err := bridge.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

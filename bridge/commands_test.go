@@ -1,21 +1,15 @@
 package bridge_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/sirupsen/logrus"
 
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/rest"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
@@ -30,44 +24,13 @@ type cmdHarness struct {
 // broker, a fake stream and a fake REST API; seed runs against the broker first.
 func startCommandBridge(t *testing.T, yamlExtra string, seed func(brokerURL string)) *cmdHarness {
 	t.Helper()
-	br, err := broker.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
-	if seed != nil {
-		seed(br.URL())
-	}
-	tesla := testkit.NewFakeTeslemetry(t, token)
 	fake := testkit.NewFakeREST(t, token)
-	yml := "teslemetry:\n  token: " + token + "\n  url: " + tesla.URL() + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
-		"mqtt:\n  url: " + br.URL() + "\n" + yamlExtra
-	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, broker: br, tesla: tesla, cfg: cfg, done: make(chan error, 1)}
-	h.sub = testkit.Subscribe(t, br.URL(), "#")
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	if testing.Verbose() {
-		log.SetOutput(os.Stderr)
-		log.SetLevel(logrus.DebugLevel)
-	}
-	h.stats = bridge.NewMetrics()
 	client, err := rest.New(rest.Options{BaseURL: fake.URL(), Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats, CommandSender: client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.bridge = b
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- b.Run(ctx) }()
-	t.Cleanup(h.stop)
+	h := startHarness(t, harnessSpec{yaml: yamlExtra, seed: seed, options: func(o *bridge.Options) { o.CommandSender = client }})
+	br, cfg := h.broker, h.cfg
 	c := &cmdHarness{harness: h, rest: fake}
 	c.client = paho.NewClient(paho.NewClientOptions().AddBroker(br.URL()).SetClientID(fmt.Sprintf("cmd-%d", time.Now().UnixNano())))
 	if tok := c.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

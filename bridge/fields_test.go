@@ -1,21 +1,13 @@
 package bridge_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
 
@@ -24,41 +16,14 @@ import (
 // teslemetryExtra goes inside the teslemetry: section.
 func startFieldsBridge(t *testing.T, api *testkit.FieldConfigAPI, teslemetryExtra string) *harness {
 	t.Helper()
-	br, err := broker.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
-	tesla := testkit.NewFakeTeslemetry(t, token)
-	mux := http.NewServeMux()
-	mux.Handle("/api/config/", api)
-	mux.Handle("/", tesla.Server.Config.Handler)
-	origin := httptest.NewServer(mux)
-	t.Cleanup(origin.Close)
-	yml := "teslemetry:\n  token: " + token + "\n  url: " + origin.URL + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" + teslemetryExtra +
-		"mqtt:\n  url: " + br.URL() + "\n"
-	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, broker: br, tesla: tesla, cfg: cfg, done: make(chan error, 1)}
-	h.sub = testkit.Subscribe(t, br.URL(), "#")
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	if testing.Verbose() {
-		log.SetOutput(os.Stderr)
-		log.SetLevel(logrus.DebugLevel)
-	}
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.bridge = b
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- b.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h
+	return startHarness(t, harnessSpec{teslemetry: teslemetryExtra, origin: func(tesla *testkit.FakeTeslemetry) string {
+		mux := http.NewServeMux()
+		mux.Handle("/api/config/", api)
+		mux.Handle("/", tesla.Server.Config.Handler)
+		origin := httptest.NewServer(mux)
+		t.Cleanup(origin.Close)
+		return origin.URL
+	}})
 }
 
 type fieldsStatus struct {

@@ -4,18 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/broker"
-	"github.com/teslemetry2mqtt/teslemetry2mqtt/bridge/config"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/discovery/ha"
 	"github.com/teslemetry2mqtt/teslemetry2mqtt/internal/testkit"
 )
@@ -166,33 +161,7 @@ func startBridgeEnergyOff(t *testing.T) *harness {
 // settings and a SiteInfoValue hook.
 func startSiteBridge(t *testing.T, teslemetryExtra string, known bridge.SiteInfoValue) *harness {
 	t.Helper()
-	br, err := broker.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
-	tesla := testkit.NewFakeTeslemetry(t, token)
-	yml := "teslemetry:\n  token: " + token + "\n  url: " + tesla.URL() + "\n  offline_after: 300ms\n  idle_timeout: 2s\n" +
-		teslemetryExtra + "mqtt:\n  url: " + br.URL() + "\n"
-	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, broker: br, tesla: tesla, cfg: cfg, done: make(chan error, 1)}
-	h.sub = testkit.Subscribe(t, br.URL(), "#")
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h.stats = bridge.NewMetrics()
-	b, err := bridge.New(bridge.Options{Config: cfg, Version: "test", Logger: log, Metrics: h.stats, SiteInfoValue: known})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.bridge = b
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- b.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h
+	return startHarness(t, harnessSpec{teslemetry: teslemetryExtra, options: func(o *bridge.Options) { o.SiteInfoValue = known }})
 }
 
 // The controls' hook hears each site_info value, nested control values under
