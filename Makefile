@@ -67,7 +67,7 @@ docker-test:
 systemd-test:
 	bash scripts/systemd-test.sh
 
-## nodered-test: the Node-RED example flow in a real Node-RED (npm) against the bridge and mosquitto
+## nodered-test: the Node-RED example flows in a real Node-RED (npm) against the bridge and mosquitto
 nodered-test:
 	bash scripts/nodered-test.sh
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,15 +22,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	tesla := testkit.NewFakeTeslemetry(t, token)
 	tesla.SetSnapshot(sample(t)...)
 	api := testkit.NewFakeREST(t, token)
-	// One origin for both, as Teslemetry has: /api/… to the REST fake, the rest to the stream.
-	both := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			api.Server.Config.Handler.ServeHTTP(w, r)
-			return
-		}
-		tesla.Server.Config.Handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(both.Close)
+	origin := teslemetryOrigin(t, tesla, api)
 
 	client := paho.NewClient(paho.NewClientOptions().AddBroker(mq.URL()).SetClientID(fmt.Sprintf("e2e-cmd-%d", time.Now().UnixNano())).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond))
@@ -48,7 +38,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	}
 	send("teslemetry/"+vin1+"/set/lock", "UNLOCK", true) // a stale retained command
 
-	cfgPath := writeFile(t, "config.yaml", bridgeConfig(both.URL, mq.URL(), "commands: {timeout: 10s}\n"))
+	cfgPath := writeFile(t, "config.yaml", bridgeConfig(origin, mq.URL(), "commands: {timeout: 10s}\n"))
 	br := StartBridge(t, []string{"T2M_TEST_TOKEN=" + token}, "run", "--config", cfgPath)
 	sub := testkit.Subscribe(t, mq.URL(), "#")
 	sub.WaitFor("teslemetry/bridge/state", "online", 10*time.Second)

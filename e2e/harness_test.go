@@ -7,10 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -216,4 +219,20 @@ func streamAndBroker(t *testing.T, filter string) (*Mosquitto, *testkit.FakeTesl
 	tesla := testkit.NewFakeTeslemetry(t, token)
 	tesla.SetSnapshot(sample(t)...)
 	return mq, tesla, testkit.Subscribe(t, mq.URL(), filter)
+}
+
+// teslemetryOrigin serves the fake stream and the fake REST API on one
+// origin, as Teslemetry does: /api/… to api, everything else to tesla. It
+// answers the URL to configure as teslemetry.url.
+func teslemetryOrigin(t *testing.T, tesla *testkit.FakeTeslemetry, api *testkit.FakeREST) string {
+	t.Helper()
+	both := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			api.Server.Config.Handler.ServeHTTP(w, r)
+			return
+		}
+		tesla.Server.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(both.Close)
+	return both.URL
 }

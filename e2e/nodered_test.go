@@ -266,17 +266,32 @@ func nrFind(t *testing.T, nodes []nrNode, typ, name string) nrNode {
 	return found[0]
 }
 
+// nrProbeAt names an output of one of the example's function nodes that a
+// probe is wired after; source labels what the probe publishes.
+type nrProbeAt struct {
+	node   string // name of the function node
+	output int
+	source string
+}
+
 // nrTestFlow returns the example with its broker moved to 127.0.0.1:port and
 // probes wired after both outputs of the split node and after the summary
 // node, and the ids of the added nodes.
 func nrTestFlow(t *testing.T, example []nrNode, port int) ([]nrNode, []string) {
 	t.Helper()
+	return nrWithProbes(t, example, port,
+		nrProbeAt{nrSplitName, 0, "split-1"}, nrProbeAt{nrSplitName, 1, "split-2"}, nrProbeAt{nrLatestName, 0, "summary"})
+}
+
+// nrWithProbes returns the example with its broker moved to 127.0.0.1:port
+// and a probe after each of at, all publishing through one added mqtt out
+// node, and the ids of the added nodes.
+func nrWithProbes(t *testing.T, example []nrNode, port int, at ...nrProbeAt) ([]nrNode, []string) {
+	t.Helper()
 	flow := nrClone(t, example)
 	broker := nrFind(t, flow, "mqtt-broker", "")
 	broker["broker"], broker["port"] = "127.0.0.1", fmt.Sprint(port)
-	split := nrFind(t, flow, "function", nrSplitName)
-	latest := nrFind(t, flow, "function", nrLatestName)
-	tab := split["z"].(string)
+	tab := nrFind(t, flow, "function", at[0].node)["z"].(string)
 
 	out := nrNode{
 		"id": "t2mtest0000out01", "type": "mqtt out", "z": tab, "name": "test probe out",
@@ -285,24 +300,22 @@ func nrTestFlow(t *testing.T, example []nrNode, port int) ([]nrNode, []string) {
 		"x": 1400, "y": 200, "wires": []any{},
 	}
 	ids := []string{out["id"].(string)}
-	attach := func(from nrNode, output int, source string, y int) {
+	for i, a := range at {
+		from := nrFind(t, flow, "function", a.node)
 		p := nrNode{
 			"id": "t2mtest00probe0" + fmt.Sprint(len(ids)), "type": "function", "z": tab,
-			"name": "test probe " + source, "func": nrProbeFunc(source), "outputs": 1,
+			"name": "test probe " + a.source, "func": nrProbeFunc(a.source), "outputs": 1,
 			"timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": []any{},
-			"x": 1180, "y": y, "wires": []any{[]any{out["id"]}},
+			"x": 1180, "y": 100 + 60*i, "wires": []any{[]any{out["id"]}},
 		}
 		wires := from["wires"].([]any)
-		if output >= len(wires) {
-			t.Fatalf("node %q has %d outputs, the test wires output %d", from["name"], len(wires), output+1)
+		if a.output >= len(wires) {
+			t.Fatalf("node %q has %d outputs, the test wires output %d", a.node, len(wires), a.output+1)
 		}
-		wires[output] = append(wires[output].([]any), p["id"])
+		wires[a.output] = append(wires[a.output].([]any), p["id"])
 		flow = append(flow, p)
 		ids = append(ids, p["id"].(string))
 	}
-	attach(split, 0, "split-1", 240)
-	attach(split, 1, "split-2", 300)
-	attach(latest, 0, "summary", 100)
 	flow = append(flow, out)
 	return flow, ids
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Tests examples/node-red/flow.json in a real Node-RED: e2e/nodered_test.go runs
+# Tests examples/node-red/flow.json and commands.json in a real Node-RED: e2e/nodered_test.go runs
 # the bridge against mosquitto and a local Teslemetry-format SSE server, starts
 # Node-RED with the example flow (broker pointed at the test's mosquitto, plus
 # probe nodes that republish what the flow produced) and checks that the flow
 # imports without missing node types and that msg.payload has the types the
-# example's README documents, for retained values, a live value and SIGTERM.
+# example's README documents, for retained values, a live value and SIGTERM;
+# e2e/nodered_commands_test.go presses commands.json's inject button and checks
+# the REST request the bridge sends and the result the flow reads.
 #
 #   bash scripts/nodered-test.sh          # needs node + npm and the npm registry once
 #
@@ -77,7 +79,7 @@ fi
 exec 9>&- # unlock: the test only reads the installation
 
 # --- the test ----------------------------------------------------------------------
-log "testing examples/node-red/flow.json with Node-RED $NODERED_VERSION ($(node --version))"
+log "testing examples/node-red/flow.json and commands.json with Node-RED $NODERED_VERSION ($(node --version))"
 T2M_NODERED=$redjs go test -race -count=1 -timeout 10m -run '^TestNodeRED' -v ./e2e/ ||
 	die "Node-RED example flow test failed"
 log "done in $((SECONDS - start)) s"
