@@ -155,6 +155,9 @@ func (c *commands) result(r command.Result) {
 		if r.Sent > 0 {
 			c.m.CommandDuration.Observe(r.Duration.Seconds())
 		}
+		if r.Dispatch > 0 {
+			c.m.CommandDispatch.Observe(r.Dispatch.Seconds())
+		}
 	}
 }
 

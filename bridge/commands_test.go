@@ -115,6 +115,13 @@ func TestCommandsThroughTheBridge(t *testing.T) {
 	if v := counterValue(t, h.stats, "teslemetry2mqtt_commands_total", "control", "charge_limit", "outcome", "ok"); v != 1 {
 		t.Errorf("commands_total{charge_limit,ok} = %v", v)
 	}
+	// One request written: its time in the bridge is counted once, and is
+	// part of the command's whole duration.
+	n, dispatch := histogram(t, h.stats, "teslemetry2mqtt_command_dispatch_seconds")
+	_, whole := histogram(t, h.stats, "teslemetry2mqtt_command_duration_seconds")
+	if n != 1 || dispatch <= 0 || dispatch > whole {
+		t.Errorf("command_dispatch_seconds count %d sum %v (duration sum %v)", n, dispatch, whole)
+	}
 	if w, _ := h.sub.Get("teslemetry/" + vin2 + "/derived/windows"); w != "open" {
 		t.Errorf("derived windows of %s: %q, want open (RdWindow is PartiallyOpen)", vin2, w)
 	}
@@ -192,6 +199,23 @@ func TestCommandsDenyHidesControl(t *testing.T) {
 }
 
 // counterValue reads a counter from the bridge's registry; labels are name, value pairs.
+// histogram returns the sample count and sum of the (unlabelled) histogram name.
+func histogram(t *testing.T, m *bridge.Metrics, name string) (uint64, float64) {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatalf("no histogram %s", name)
+	return 0, 0
+}
+
 func counterValue(t *testing.T, m *bridge.Metrics, name string, labels ...string) float64 {
 	t.Helper()
 	fams, err := m.Registry.Gather()

@@ -31,6 +31,9 @@ type Metrics struct {
 	// CommandDuration is the time from a command message's receipt to its
 	// result, for commands that reached Teslemetry.
 	CommandDuration prometheus.Histogram
+	// CommandDispatch is the time from a command message's receipt to its
+	// first request written to Teslemetry: the command's time in the bridge.
+	CommandDispatch prometheus.Histogram
 }
 
 // NewMetrics creates and registers the bridge's metrics.
@@ -83,10 +86,15 @@ func NewMetrics() *Metrics {
 			Name: "teslemetry2mqtt_command_duration_seconds", Help: "Receipt to result of commands sent to Teslemetry (wake included).",
 			Buckets: []float64{0.25, 0.5, 1, 2, 4, 8, 15, 30, 45, 60},
 		}),
+		CommandDispatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "teslemetry2mqtt_command_dispatch_seconds",
+			Help:    "Receipt of a command message to its first request written to Teslemetry (time spent in the bridge, waiting behind earlier commands included).",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10, 60},
+		}),
 	}
 	m.Registry.MustRegister(m.SetAside, m.TooLarge)
 	m.Registry.MustRegister(m.Events, m.Values, m.Publishes, m.PublishErrors, m.Dropped,
-		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved, m.Commands, m.CommandDuration,
+		m.Reconnects, m.StreamUp, m.LastEvent, m.MQTTConnected, m.StaleDiscoveryRemoved, m.Commands, m.CommandDuration, m.CommandDispatch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -105,12 +105,13 @@ func (d *Dispatcher) Handle(m mqttpub.Message) {
 			d.ignore("raw_disabled", "ignored %s: raw commands need commands.raw: true", m.Topic)
 			return
 		}
-		req := Request{Target: Vehicle, ID: c.Owner.ID, Control: c.Name, Raw: true, Endpoint: EndpointCommand, Command: c.Name}
+		req := Request{Target: Vehicle, ID: c.Owner.ID, Control: c.Name, Raw: true, Endpoint: EndpointCommand, Command: c.Name, Received: m.Received}
 		if d.deny[c.Name] {
 			d.o.Executor.Report(req, OutcomeDenied, "denied")
 			return
 		}
 		r, err := ParseRaw(c.Owner.ID, c.Name, m.Payload)
+		r.Received = m.Received
 		if err != nil {
 			if !IsCommandName(c.Name) {
 				req.Control, req.Command = "invalid", ""
@@ -130,7 +131,7 @@ func (d *Dispatcher) Handle(m mqttpub.Message) {
 		d.ignore("unknown_control", "ignored %s: no %s control named %q (see docs/commands.md)", m.Topic, t, topic.Segment(c.Name))
 		return
 	}
-	req := Request{Target: t, ID: c.Owner.ID, Control: ctl.Name, Endpoint: ctl.Endpoint, Command: ctl.Command}
+	req := Request{Target: t, ID: c.Owner.ID, Control: ctl.Name, Endpoint: ctl.Endpoint, Command: ctl.Command, Received: m.Received}
 	if d.deny[ctl.Name] {
 		d.o.Executor.Report(req, OutcomeDenied, "denied")
 		return
@@ -144,6 +145,7 @@ func (d *Dispatcher) Handle(m mqttpub.Message) {
 		}
 	}
 	r, err := Parse(ctl, c.Owner.ID, m.Payload, st, d.o.Parse)
+	r.Received = m.Received
 	if err != nil {
 		d.o.Executor.Report(req, OutcomeInvalid, ReasonOf(err))
 		return

@@ -318,3 +318,23 @@ func TestCoalescingThroughBroker(t *testing.T) {
 		t.Fatalf("charge limits sent %v, want only the newest (80)", bodies)
 	}
 }
+
+// The dispatcher hands the message's receipt time on: a command that waited
+// in the bridge longer than commands.timeout is not sent late.
+func TestDispatcherKeepsReceiptTime(t *testing.T) {
+	f := newExec(t, func(o *ExecutorOptions) { o.Timeout = time.Second })
+	d := NewDispatcher(DispatcherOptions{Scheme: topic.New("teslemetry", "homeassistant"), Enabled: true, Executor: f.exec,
+		Logger: logrus.New()})
+	d.Handle(mqttpub.Message{Topic: "teslemetry/" + testVIN + "/set/honk_horn", Payload: []byte("PRESS"), Received: time.Now().Add(-2 * time.Second)})
+	d.Handle(mqttpub.Message{Topic: "teslemetry/" + testVIN + "/set/flash_lights", Payload: []byte("PRESS"), Received: time.Now()})
+	got := f.res.wait(t, 2, 5*time.Second)
+	if got[0].Control != "honk_horn" || got[0].Outcome != OutcomeTimeout || got[0].Sent != 0 {
+		t.Errorf("received 2 s ago, timeout 1 s: %+v", got[0])
+	}
+	if got[1].Control != "flash_lights" || !got[1].OK || got[1].Dispatch <= 0 {
+		t.Errorf("received now: %+v", got[1])
+	}
+	if c := f.fake.Commands(); len(c) != 1 || c[0] != "flash_lights" {
+		t.Errorf("commands sent %v, want only flash_lights", c)
+	}
+}

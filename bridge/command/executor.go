@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -76,6 +78,19 @@ type job struct {
 	req     Request
 	arrived time.Time
 	mono    time.Time // arrival on the monotonic clock (deadline)
+	// dispatched is the time from arrival to the first request written
+	// (ns; 0 until then): written by the HTTP client's goroutine.
+	dispatched atomic.Int64
+}
+
+// newJob is r arriving at now (the executor's clock); its deadline counts
+// from the message's receipt when r has one.
+func newJob(r Request, now time.Time) *job {
+	mono := r.Received
+	if mono.IsZero() {
+		mono = time.Now()
+	}
+	return &job{req: r, arrived: now, mono: mono}
 }
 
 // NewExecutor returns an executor; zero options get the defaults.
@@ -139,8 +154,7 @@ func (e *Executor) workerLocked(k targetKey) *worker {
 // Submit queues a request. A waiting request of the same control is
 // replaced (its result: superseded); a full queue refuses it (busy).
 func (e *Executor) Submit(r Request) {
-	now := e.o.Now()
-	j := &job{req: r, arrived: now, mono: time.Now()}
+	j := newJob(r, e.o.Now())
 	var reported []Result
 	e.mu.Lock()
 	w := e.workerLocked(targetKey{r.Target, r.ID})
@@ -187,8 +201,7 @@ func (e *Executor) StateChanged(vin, state string) {
 // Report delivers a result for a message that was never queued (denied,
 // invalid payload), with the same shape and timing as the others.
 func (e *Executor) Report(r Request, outcome, reason string) {
-	now := e.o.Now()
-	e.o.OnResult(e.result(&job{req: r, arrived: now, mono: time.Now()}, Result{Outcome: outcome, Reason: reason}))
+	e.o.OnResult(e.result(newJob(r, e.o.Now()), Result{Outcome: outcome, Reason: reason}))
 }
 
 func (e *Executor) drain(ctx context.Context, w *worker) {
@@ -217,6 +230,7 @@ func (e *Executor) result(j *job, r Result) Result {
 	r.OK = r.Outcome == OutcomeOK
 	r.At = e.o.Now()
 	r.Duration = time.Since(j.mono)
+	r.Dispatch = time.Duration(j.dispatched.Load())
 	return r
 }
 
@@ -247,6 +261,11 @@ func (e *Executor) allow(w *worker) bool {
 func (e *Executor) execute(parent context.Context, w *worker, j *job) Result {
 	ctx, cancel := context.WithDeadline(parent, j.mono.Add(e.o.Timeout))
 	defer cancel()
+	// The first request written ends the command's time in the bridge
+	// (Result.Dispatch); the HTTP client reports it on its own goroutine.
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+		j.dispatched.CompareAndSwap(0, int64(max(time.Since(j.mono), 1)))
+	}})
 	res := Result{}
 	if ctx.Err() != nil {
 		return e.result(j, e.ctxOutcome(parent, res))

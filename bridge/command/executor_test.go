@@ -329,6 +329,36 @@ func TestExecutorTimeout(t *testing.T) {
 	}
 }
 
+// Time counts from the message's receipt: Dispatch (receipt to the request
+// written) is within Duration, a command that waited behind another counts
+// its wait, and one received longer ago than commands.timeout is never sent.
+func TestExecutorCountsFromReceipt(t *testing.T) {
+	f := newExec(t, func(o *ExecutorOptions) { o.Timeout = time.Second })
+	f.fake.Script("door_lock", testkit.RESTAnswer{Status: 200, Delay: 200 * time.Millisecond})
+	lock, flash := req(t, "lock", "LOCK"), req(t, "flash_lights", "PRESS")
+	lock.Received, flash.Received = time.Now().Add(-300*time.Millisecond), time.Now()
+	f.exec.Submit(lock)
+	f.exec.Submit(flash)
+	got := f.res.wait(t, 2, 5*time.Second)
+	if got[0].Dispatch < 300*time.Millisecond || got[0].Duration < got[0].Dispatch+200*time.Millisecond {
+		t.Errorf("lock received 300 ms ago, answered after 200 ms: dispatch %v, duration %v", got[0].Dispatch, got[0].Duration)
+	}
+	if got[1].Dispatch < 190*time.Millisecond || got[1].Dispatch > got[1].Duration {
+		t.Errorf("flash waited ~200 ms behind the lock: dispatch %v, duration %v", got[1].Dispatch, got[1].Duration)
+	}
+
+	stale := req(t, "honk_horn", "PRESS")
+	stale.Received = time.Now().Add(-2 * time.Second)
+	f.exec.Submit(stale)
+	got = f.res.wait(t, 3, 5*time.Second)
+	if r := got[2]; r.Outcome != OutcomeTimeout || r.Sent != 0 || r.Dispatch != 0 {
+		t.Errorf("a command received 2 s ago with a 1 s timeout: %+v", r)
+	}
+	if n := len(f.fake.Requests()); n != 2 {
+		t.Errorf("%d requests, want 2 (the stale honk never sent)", n)
+	}
+}
+
 func TestExecutorRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
@@ -405,7 +435,7 @@ func TestExecutorSkipSendsNothing(t *testing.T) {
 	r, _ := Parse(c, testVIN, []byte("OPEN"), mapState{"DoorState": `{"TrunkRear":true}`}, ParseOptions{})
 	f.exec.Submit(r)
 	got := f.res.wait(t, 1, 5*time.Second)[0]
-	if !got.OK || got.Reason != "already_set" || got.Sent != 0 || len(f.fake.Requests()) != 0 {
+	if !got.OK || got.Reason != "already_set" || got.Sent != 0 || got.Dispatch != 0 || len(f.fake.Requests()) != 0 {
 		t.Fatalf("%+v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,6 +27,9 @@ type Request struct {
 	// Skip, when set, means nothing needs sending: the state already is
 	// what was asked (the result is ok with this reason).
 	Skip string
+	// Received is when the message reached the bridge (zero: when it was
+	// submitted); commands.timeout and the result's duration count from it.
+	Received time.Time
 }
 
 // State gives the payload the bridge last published for a field of the

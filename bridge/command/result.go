@@ -41,6 +41,10 @@ type Result struct {
 	Sent     int // requests sent to Teslemetry for it (wake included)
 	At       time.Time
 	Duration time.Duration // from receipt to result
+	// Dispatch is the time from receipt to the first request written to
+	// Teslemetry (queueing behind earlier commands included); 0 when
+	// nothing was sent.
+	Dispatch time.Duration
 }
 
 type resultJSON struct {

@@ -39,6 +39,7 @@ type Message struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
+	Received time.Time // when the MQTT client handed it to the bridge
 }
 
 // Options configure a Publisher.

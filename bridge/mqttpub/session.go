@@ -157,7 +157,7 @@ func (p *Publisher) serve(ctx context.Context, client paho.Client, lost chan err
 	for topic, handler := range p.opts.Subscriptions {
 		handler := handler
 		client.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-			if !p.inbox.put(handler, Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}) {
+			if !p.inbox.put(handler, Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained(), Received: time.Now()}) {
 				p.log.WithField("topic", m.Topic()).Warn("received message dropped: too many waiting for their handler")
 			}
 		})
