@@ -33,8 +33,9 @@ const (
 // coalescingConn is the network connection handed to paho.
 //
 // paho issues one small read per packet field and one write system call per
-// packet. Here reads go through a buffer, and writes are queued and sent in
-// one system call per batch. A batch is written as soon as nothing more is
+// packet. Here reads go through a buffer (filled by socketReader, which also
+// decides when what arrived is acknowledged at once), and writes are queued
+// and sent in one system call per batch. A batch is written as soon as nothing more is
 // coming, so a lone publish is not delayed:
 //
 //   - the Publisher counts the PUBLISH packets it hands to paho (expect) and
@@ -58,6 +59,10 @@ type coalescingConn struct {
 	net.Conn
 	r    *bufio.Reader
 	hold *atomic.Int32 // > 0: the producer has more input in hand (shared with the Publisher)
+	ack  func()        // acknowledges received data at once (quickAcker); nil: cannot
+	// quiet reports whether few publishes wait for their acknowledgement
+	// (set by the Publisher before paho uses the connection); nil: never.
+	quiet func() bool
 
 	wmu sync.Mutex // held while a batch is taken and written: keeps batches in order
 
@@ -79,7 +84,8 @@ func newCoalescingConn(c net.Conn, hold *atomic.Int32) *coalescingConn {
 	if hold == nil {
 		hold = new(atomic.Int32)
 	}
-	cc := &coalescingConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer), hold: hold, timeout: writeTimeout, safety: safetyFlush}
+	cc := &coalescingConn{Conn: c, hold: hold, ack: quickAcker(c), timeout: writeTimeout, safety: safetyFlush}
+	cc.r = bufio.NewReaderSize(socketReader{cc}, readBuffer)
 	cc.timer = time.AfterFunc(time.Hour, cc.onTimer)
 	cc.timer.Stop()
 	return cc
@@ -93,6 +99,22 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 		runtime.Gosched()
 	}
 	return c.r.Read(p)
+}
+
+// socketReader fills the read buffer from the socket. While few publishes
+// wait for their acknowledgement (quiet) it has what arrived acknowledged at
+// once (quickAcker), so that the broker's next write, a command perhaps, is
+// not held back by its Nagle algorithm. Under a heavy stream it does not:
+// the broker's batching of its PUBACKs is what keeps reads few and large
+// (acknowledging every read at once doubled the CPU per value).
+type socketReader struct{ c *coalescingConn }
+
+func (r socketReader) Read(p []byte) (int, error) {
+	n, err := r.c.Conn.Read(p)
+	if n > 0 && r.c.ack != nil && r.c.quiet != nil && r.c.quiet() {
+		r.c.ack()
+	}
+	return n, err
 }
 
 // SetWriteDeadline ignores paho's per-packet deadlines: every socket write

@@ -245,7 +245,12 @@ func (p *Publisher) Release() {
 }
 
 func (p *Publisher) setConn(c *coalescingConn) {
+	c.quiet = func() bool { return p.unacknowledged() < quickAckBelow }
 	p.mu.Lock()
 	p.conn = c
 	p.mu.Unlock()
 }
+
+// quickAckBelow: with fewer publishes than this unacknowledged, what the
+// broker sends is acknowledged at once (socketReader).
+const quickAckBelow = 256
