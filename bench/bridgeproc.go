@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -135,31 +136,108 @@ func (b *bridgeProc) stop() {
 	b.cmd = nil
 }
 
-// metrics reads the bridge's acknowledged publishes and publish errors from /metrics.
-func (b *bridgeProc) metrics() (published, failed float64, err error) {
+// scrape returns the bridge's /metrics lines (name with labels, value).
+func (b *bridgeProc) scrape(each func(name string, v float64)) error {
 	c := http.Client{Timeout: 2 * time.Second}
 	res, err := c.Get("http://" + b.httpAddr + "/metrics")
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
 			continue
 		}
 		v, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		each(name, v)
+	}
+	return sc.Err()
+}
+
+// metrics reads the bridge's acknowledged publishes and publish errors from /metrics.
+func (b *bridgeProc) metrics() (published, failed float64, err error) {
+	err = b.scrape(func(name string, v float64) {
 		switch {
 		case name == "teslemetry2mqtt_publishes_total":
 			published = v
 		case strings.HasPrefix(name, "teslemetry2mqtt_publish_errors_total"):
 			failed += v
 		}
+	})
+	return published, failed, err
+}
+
+// histogram is a Prometheus histogram read from /metrics: cumulative counts
+// at each finite upper bound, and the total.
+type histogram struct {
+	bounds []float64
+	cum    []float64
+	count  float64
+}
+
+// histogram reads the unlabelled histogram name.
+func (b *bridgeProc) histogram(name string) (histogram, error) {
+	var h histogram
+	err := b.scrape(func(metric string, v float64) {
+		switch {
+		case strings.HasPrefix(metric, name+`_bucket{le="`):
+			le, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(metric, name+`_bucket{le="`), `"}`), 64)
+			if err == nil && !math.IsInf(le, 1) {
+				h.bounds, h.cum = append(h.bounds, le), append(h.cum, v)
+			}
+		case metric == name+"_count":
+			h.count = v
+		}
+	})
+	if err == nil && len(h.bounds) == 0 {
+		err = fmt.Errorf("no histogram %s in /metrics", name)
 	}
-	return published, failed, sc.Err()
+	return h, err
+}
+
+// minus is what was observed since h0.
+func (h histogram) minus(h0 histogram) histogram {
+	d := histogram{bounds: h.bounds, cum: make([]float64, len(h.cum)), count: h.count - h0.count}
+	for i := range h.cum {
+		d.cum[i] = h.cum[i]
+		if i < len(h0.cum) {
+			d.cum[i] -= h0.cum[i]
+		}
+	}
+	return d
+}
+
+// share is the fraction of observations at or below the bucket bound le.
+func (h histogram) share(le float64) float64 {
+	for i, b := range h.bounds {
+		if b == le && h.count > 0 {
+			return h.cum[i] / h.count
+		}
+	}
+	return math.NaN()
+}
+
+// quantile interpolates linearly within the bucket that holds it; beyond
+// the last finite bound it answers that bound.
+func (h histogram) quantile(q float64) float64 {
+	if h.count == 0 {
+		return math.NaN()
+	}
+	rank := q * h.count
+	lower, below := 0.0, 0.0
+	for i, b := range h.bounds {
+		if h.cum[i] >= rank {
+			if h.cum[i] == below {
+				return b
+			}
+			return lower + (b-lower)*(rank-below)/(h.cum[i]-below)
+		}
+		lower, below = b, h.cum[i]
+	}
+	return h.bounds[len(h.bounds)-1]
 }
 
 // waitAcked polls /metrics until at least want publishes were acknowledged (bounded).

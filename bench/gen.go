@@ -18,7 +18,7 @@ type generator struct {
 	url   string
 	conns chan *sseConn
 	// commands records REST requests (/api/…) while a commands run is on.
-	commands atomic.Pointer[commandSink]
+	commands atomic.Pointer[arrivals]
 }
 
 type sseConn struct {

@@ -52,8 +52,10 @@ func main() {
 	heapprofile := flag.String("heapprofile", "", "run the cache scenario with the bridge package in-process and write its heap profile here")
 	out := flag.String("out", "bench-results", "directory for the report (bench-<time>.md)")
 	extraEnv := flag.String("bridge-env", "", "extra environment for the bridge process, e.g. GOMAXPROCS=1 (experiments)")
+	flag.StringVar(&brokerConf, "broker-conf", "", `extra mosquitto.conf lines for every broker, "\n"-separated, e.g. "set_tcp_nodelay true" (experiments)`)
 	flag.StringVar(&bridgeLogLevel, "bridge-log", "warn", "log level of the bridge under test (its output is shown when a run fails)")
 	flag.Parse()
+	brokerConf = strings.ReplaceAll(brokerConf, `\n`, "\n")
 	if *extraEnv != "" {
 		bridgeEnv = strings.Fields(*extraEnv)
 	}
@@ -252,14 +254,24 @@ func main() {
 		rep.cache(r)
 	}
 	if want("commands") {
-		const perSecond = 20
-		r, err := e.runCommands(perSecond, steady)
-		if err != nil {
-			fatal(fmt.Errorf("commands: %w", err))
+		var rs []commandsResult
+		for run := range *runs {
+			r, err := e.runCommands(run, steady)
+			if err != nil {
+				fatal(fmt.Errorf("commands: %w", err))
+			}
+			for _, ph := range []struct {
+				name string
+				c    commandLatency
+			}{{"burst", r.burst}, {"paced", r.paced}} {
+				progress("commands run %d/%d, %s: %d sent, %d reached the API; total p99 %.2f ms, broker p99 %.2f ms, bridge p99 %.2f ms, in the bridge p99 %.2f ms (%.1f %% ≤ 5 ms); %.0f publishes/s",
+					run+1, *runs, ph.name, ph.c.sent, ph.c.received, ms(percentile(ph.c.total, 99)), ms(percentile(ph.c.broker, 99)),
+					ms(percentile(ph.c.bridge, 99)), 1000*ph.c.dispatch.quantile(0.99), 100*ph.c.dispatch.share(0.005), ph.c.telemetry)
+			}
+			progress("commands run %d/%d: burst %.0f publishes/s without commands (ratio with/without %.3f)", run+1, *runs, r.without, r.burst.telemetry/r.without)
+			rs = append(rs, r)
 		}
-		progress("commands: %d sent, %d reached the API, p50 %.2f ms, p99 %.2f ms, %d telemetry publishes meanwhile",
-			r.sent, r.received, percentile(r.lat, 50)/1000, percentile(r.lat, 99)/1000, r.values)
-		rep.commands(r, perSecond)
+		rep.commands(rs, steady)
 	}
 	if want("size") {
 		rep.size()
@@ -297,6 +309,9 @@ func (r *report) header(binary string, runs, values int) {
 	r.printf("- machine: %s, %d CPUs (%s), %s, kernel %s\n", host, runtime.NumCPU(), cpuModel(), memTotal(), kernel())
 	r.printf("- %s, %s, bench built with %s\n", goVersionOf(binary), mosquittoVersion(), runtime.Version())
 	r.printf("- binary: %s; %d runs per scenario, %d values per throughput run\n", binary, runs, values)
+	if brokerConf != "" {
+		r.printf("- mosquitto configuration changed from its default: %q\n", brokerConf)
+	}
 }
 
 func (r *report) tableHead(title string) {

@@ -73,7 +73,8 @@ func freePort() int {
 }
 
 // mosquitto is a broker process with its default configuration plus one
-// loopback listener (mosquitto 2 needs allow_anonymous once a listener is set).
+// loopback listener (mosquitto 2 needs allow_anonymous once a listener is set)
+// and the lines of --broker-conf.
 type mosquitto struct {
 	port int
 	conf string
@@ -83,7 +84,7 @@ type mosquitto struct {
 
 func startMosquitto(dir string, port int) (*mosquitto, error) {
 	m := &mosquitto{port: port, conf: filepath.Join(dir, fmt.Sprintf("mosquitto-%d.conf", port))}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", port)
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n%s\n", port, brokerConf)
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
@@ -135,3 +136,6 @@ func mosquittoVersion() string {
 	line, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(line)
 }
+
+// brokerConf is extra mosquitto.conf text for every broker (--broker-conf, for experiments).
+var brokerConf string
