@@ -362,7 +362,7 @@ func matchLatencies(a, b *arrivals) []int64 {
 }
 
 func (rep *report) commands(rs []commandsResult, d time.Duration) {
-	rep.printf("\n### Commands under telemetry load\n\n")
+	rep.printf("\n## Commands under telemetry load\n\n")
 	rep.printf("set/charge_limit at %d commands/s to 10 cars in turn for %s, first while the generator bursts telemetry for all 10 "+
 		"as fast as the bridge takes it (both cores busy), then beside a paced stream of %d values/s. "+
 		"*total*: MQTT publish → REST request at the local Teslemetry API; *broker*: MQTT publish → an idle subscriber "+

@@ -198,7 +198,6 @@ func TestCommandsDenyHidesControl(t *testing.T) {
 	}
 }
 
-// counterValue reads a counter from the bridge's registry; labels are name, value pairs.
 // histogram returns the sample count and sum of the (unlabelled) histogram name.
 func histogram(t *testing.T, m *bridge.Metrics, name string) (uint64, float64) {
 	t.Helper()
@@ -216,6 +215,7 @@ func histogram(t *testing.T, m *bridge.Metrics, name string) (uint64, float64) {
 	return 0, 0
 }
 
+// counterValue reads a counter from the bridge's registry; labels are name, value pairs.
 func counterValue(t *testing.T, m *bridge.Metrics, name string, labels ...string) float64 {
 	t.Helper()
 	fams, err := m.Registry.Gather()
