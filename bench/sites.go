@@ -17,7 +17,7 @@ const (
 	siteFieldsSent = 13 // scalars per live_status, plus one wall connector
 )
 
-func benchSiteID(i int) string { return strconv.Itoa(2252180000000000 + i) }
+func benchSiteID(i int) string { return strconv.FormatInt(2252180000000000+int64(i), 10) }
 
 // appendSiteEvent appends the k-th live_status of site i: the powers and the
 // battery level move every second, the rest stays.
