@@ -106,7 +106,7 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 // once (quickAcker), so that the broker's next write, a command perhaps, is
 // not held back by its Nagle algorithm. Under a heavy stream it does not:
 // the broker's batching of its PUBACKs is what keeps reads few and large
-// (acknowledging every read at once doubled the CPU per value).
+// (acknowledging every read at once cost 2.6 times the CPU per value).
 type socketReader struct{ c *coalescingConn }
 
 func (r socketReader) Read(p []byte) (int, error) {
