@@ -367,7 +367,7 @@ func TestStuckClientIsDropped(t *testing.T) {
 		big[i] = status.Field{Name: fmt.Sprintf("Field%05d", i), Value: status.PayloadValue([]byte(strings.Repeat("x", 60))), UpdatedAt: at(1)}
 	}
 	src.snap.Vehicles[0].Fields = big
-	const writeTimeout = 300 * time.Millisecond
+	const writeTimeout = time.Second
 	srv := newServer(t, src, status.Options{MinInterval: time.Millisecond, WriteTimeout: writeTimeout})
 
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -402,10 +402,12 @@ func TestStuckClientIsDropped(t *testing.T) {
 	}
 	dropped := time.Since(start)
 	t.Logf("stuck client dropped after %v; %d notifications meanwhile, the slowest took %v", dropped, calls, worst)
-	// Blocking on the client would take the whole write timeout; a busy
-	// machine may delay a call by a scheduler slice or two, no more.
-	if worst > 100*time.Millisecond {
-		t.Errorf("Notify took %v with a stuck client", worst)
+	// Blocking on the client would take the whole write timeout. A busy
+	// machine under -race can pause a call for a garbage collection or a
+	// scheduler slice (139 ms once in CI, with every package testing at
+	// once): far from the timeout.
+	if worst >= writeTimeout/2 {
+		t.Errorf("Notify took %v with a stuck client (write timeout %v)", worst, writeTimeout)
 	}
 	if dropped < writeTimeout/2 {
 		t.Errorf("dropped after %v: before the socket could even fill?", dropped)
