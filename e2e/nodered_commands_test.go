@@ -49,15 +49,7 @@ func TestNodeREDCommandsFlow(t *testing.T) {
 		t.Fatalf("the example's inject node sets msg.vin %q; the test's car is %s", vin, vin1)
 	}
 	flow, probeIDs := nrWithProbes(t, example, mq.Port, nrProbeAt{nrCommandsResult, 0, "result"})
-	nrAssertOnlyTestChanges(t, example, flow, probeIDs)
-	userDir := t.TempDir()
-	port := freePort(t)
-	settings := nrWriteUserDir(t, userDir, port, flow)
-	probes := testkit.Subscribe(t, mq.URL(), nrProbeTopic+"/#")
-	nr := nrStart(t, red, userDir, settings, port)
-	nr.waitReady(60 * time.Second)
-	nrAssertDeployed(t, nr, flow)
-	nr.waitLog("Connected to broker", 15*time.Second)
+	nr, probes, _ := nrDeploy(t, red, mq, example, flow, probeIDs)
 	resultTopic := "teslemetry/" + vin1 + "/command_result"
 
 	// Accepted: one request with the documented body; the flow shows ok.

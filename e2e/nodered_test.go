@@ -103,19 +103,9 @@ func TestNodeREDExampleFlow(t *testing.T) {
 	// b. The flow: the example plus the two kinds of test-only changes.
 	example := nrLoadFlow(t, nrExampleFlow)
 	flow, probeIDs := nrTestFlow(t, example, mq.Port)
-	nrAssertOnlyTestChanges(t, example, flow, probeIDs)
-	userDir := t.TempDir()
-	port := freePort(t)
-	settings := nrWriteUserDir(t, userDir, port, flow)
 
-	// c. Node-RED; the probes' output is subscribed to before it starts
-	// (they publish without retain).
-	probes := testkit.Subscribe(t, mq.URL(), nrProbeTopic+"/#")
-	nr := nrStart(t, red, userDir, settings, port)
-	startup := nr.waitReady(60 * time.Second)
-	t.Logf("Node-RED ready (admin API 200 and \"Started flows\") %v after start", startup.Round(time.Millisecond))
-	nrAssertDeployed(t, nr, flow)
-	nr.waitLog("Connected to broker", 15*time.Second)
+	// c. Node-RED running it, connected to the broker.
+	nr, probes, startup := nrDeploy(t, red, mq, example, flow, probeIDs)
 
 	// d. Retained values through the flow, for both cars.
 	for _, vin := range vins {
@@ -390,6 +380,25 @@ func nrAssertOnlyTestChanges(t *testing.T, example, flow []nrNode, probeIDs []st
 }
 
 // --- Node-RED ----------------------------------------------------------------------
+
+// nrDeploy checks that flow is example plus test-only changes, runs it in
+// Node-RED (red) and waits until it is deployed and connected to mq. The
+// probes' output is subscribed to before Node-RED starts (they publish
+// without retain). It answers how long Node-RED took to be ready.
+func nrDeploy(t *testing.T, red string, mq *Mosquitto, example, flow []nrNode, probeIDs []string) (*nrProcess, *testkit.Subscriber, time.Duration) {
+	t.Helper()
+	nrAssertOnlyTestChanges(t, example, flow, probeIDs)
+	userDir := t.TempDir()
+	port := freePort(t)
+	settings := nrWriteUserDir(t, userDir, port, flow)
+	probes := testkit.Subscribe(t, mq.URL(), nrProbeTopic+"/#")
+	nr := nrStart(t, red, userDir, settings, port)
+	startup := nr.waitReady(60 * time.Second)
+	t.Logf("Node-RED ready (admin API 200 and \"Started flows\") %v after start", startup.Round(time.Millisecond))
+	nrAssertDeployed(t, nr, flow)
+	nr.waitLog("Connected to broker", 15*time.Second)
+	return nr, probes, startup
+}
 
 // nrWriteUserDir writes settings.js and flows.json into dir and returns the
 // settings path. No credential secret (the example has no credentials, and
