@@ -56,6 +56,13 @@ func (a *arrivals) add(key string, t time.Time) {
 	a.mu.Unlock()
 }
 
+// reset forgets every arrival.
+func (a *arrivals) reset() {
+	a.mu.Lock()
+	a.at, a.n = map[string][]time.Time{}, 0
+	a.mu.Unlock()
+}
+
 func (a *arrivals) count() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -142,7 +149,7 @@ func (e *env) commandPhase(r *bridgeRun, commander paho.Client, obs *observer, d
 		return c, err
 	}
 	sent, api := newArrivals(), newArrivals()
-	obs.reset()
+	obs.seen.reset()
 	e.gen.commands.Store(api)
 	defer e.gen.commands.Store(nil)
 	c.telemetry, err = r.telemetryFor(d, func() {
@@ -170,7 +177,6 @@ func (e *env) commandPhase(r *bridgeRun, commander paho.Client, obs *observer, d
 // observer is mosquitto_sub on the set/ topics, in a process of its own.
 type observer struct {
 	cmd  *exec.Cmd
-	mu   sync.Mutex
 	seen *arrivals
 	done chan struct{}
 }
@@ -209,9 +215,7 @@ func observe(m *mosquitto, client paho.Client) (*observer, error) {
 			if !ok || len(parts) < 2 {
 				continue
 			}
-			o.mu.Lock()
 			o.seen.add(parts[1]+"/"+f[2], at)
-			o.mu.Unlock()
 		}
 	}()
 	for range 50 {
@@ -224,13 +228,6 @@ func observe(m *mosquitto, client paho.Client) (*observer, error) {
 	}
 	o.stop()
 	return nil, fmt.Errorf("mosquitto_sub received nothing within 5 s")
-}
-
-// reset starts a new phase.
-func (o *observer) reset() {
-	o.mu.Lock()
-	o.seen = newArrivals()
-	o.mu.Unlock()
 }
 
 func (o *observer) stop() {

@@ -17,7 +17,7 @@ import (
 type Broker struct {
 	server   *mqtt.Server
 	listener *listeners.TCP
-	retained *sync.Mutex // see retainedHook
+	retained sync.Mutex // see retainedHook
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves until Close.
@@ -26,8 +26,8 @@ func Start(addr string) (*Broker, error) {
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, err
 	}
-	b := &Broker{server: s, retained: new(sync.Mutex)}
-	if err := s.AddHook(&retainedHook{mu: b.retained, aliasMax: s.Options.Capabilities.TopicAliasMaximum}, nil); err != nil {
+	b := &Broker{server: s}
+	if err := s.AddHook(&retainedHook{mu: &b.retained, aliasMax: s.Options.Capabilities.TopicAliasMaximum}, nil); err != nil {
 		return nil, err
 	}
 	b.listener = listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})
